@@ -58,4 +58,5 @@ def upstream_dsn(server_dsn: str) -> Iterator[str]:
     info["dbname"] = name
     yield psycopg.conninfo.make_conninfo(**info)
     with psycopg.connect(server_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+        conn.execute(drop.format(sql.Identifier(name)))

@@ -56,7 +56,8 @@ def luhn_valid(number: str) -> bool:
 def uscc_check_char(first17: str) -> str | None:
     """The 18th character of a unified social credit code, or None for a bad alphabet."""
     try:
-        total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+        pairs = zip(first17, _USCC_WEIGHTS, strict=True)
+        total = sum(_USCC_ALPHABET.index(c) * w for c, w in pairs)
     except ValueError:
         return None
     return _USCC_ALPHABET[(31 - total % 31) % 31]

@@ -1,0 +1,1 @@
+"""Sans-IO PostgreSQL v3 protocol: framing, typed messages, error responses. No sockets here."""
