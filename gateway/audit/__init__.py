@@ -1,0 +1,1 @@
+"""Tamper-evident audit log: records, MAC chain, background writer, spool and verifier."""

@@ -1,0 +1,76 @@
+"""The audit record: one per statement, login or chain event, and its canonical bytes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# Record kinds. Chain kinds are written by the writer itself, never by the session.
+STATEMENT, LOGIN, SUPPRESSION = "statement", "login", "suppression"
+CHAIN_START, CHECKPOINT, CHAIN_END = "chain_start", "checkpoint", "chain_end"
+SIGNED_KINDS = frozenset({CHECKPOINT, CHAIN_END})
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class AuditRecord:
+    """What the session reports. No clear personal data: the statement is normalised
+    (literals replaced by $n) and subjects are a count."""
+
+    kind: str = STATEMENT
+    ts: datetime = field(default_factory=utcnow)
+    session_id: str | None = None
+    principal: str | None = None
+    purpose: str | None = None
+    client_addr: str | None = None
+    application_name: str | None = None
+    fingerprint: str | None = None
+    statement: str | None = None
+    # [{"table": "public.customers", "columns": {"phone": "mask", "name": "show"}}]
+    objects: list[dict[str, Any]] | None = None
+    rows: int | None = None
+    subjects: int | None = None
+    decision: str | None = None  # allow | rewrite | deny | error | login_ok | login_failed
+    reason: str | None = None
+    duration_ms: float | None = None
+    sqlstate: str | None = None
+
+
+# Column order of privacy_gateway.audit_log as written by the writer.
+HEAD_COLUMNS = ("replica", "seq", "chain")
+BODY_COLUMNS = tuple(AuditRecord.__dataclass_fields__)
+SEAL_COLUMNS = ("prev_mac", "mac", "signature")
+COLUMNS = HEAD_COLUMNS + BODY_COLUMNS + SEAL_COLUMNS
+_TS = COLUMNS.index("ts")
+_OBJECTS = COLUMNS.index("objects")
+
+
+def body(record: AuditRecord) -> tuple:
+    """The record's values in BODY_COLUMNS order."""
+    return tuple(getattr(record, c) for c in BODY_COLUMNS)
+
+
+def micros(ts: datetime) -> int:
+    """Exact microseconds since the epoch (timestamptz precision, no float rounding)."""
+    return (ts - _EPOCH) // timedelta(microseconds=1)
+
+
+def canonical(values: tuple | list) -> bytes:
+    """The bytes the MAC covers: head and body columns in a fixed JSON form."""
+    out = list(values[: len(HEAD_COLUMNS) + len(BODY_COLUMNS)])
+    out[_TS] = micros(out[_TS])
+    if isinstance(out[_OBJECTS], str):  # as read back from jsonb
+        out[_OBJECTS] = json.loads(out[_OBJECTS])
+    return json.dumps(out, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def row_values(row: Any) -> list:
+    """A stored row (asyncpg Record or mapping) as a list in COLUMNS order."""
+    return [row[c] for c in COLUMNS]

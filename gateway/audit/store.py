@@ -1,0 +1,102 @@
+"""Audit and ledger rows in the state database: batch insert, spool replay, read-back."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable
+from itertools import islice
+
+import asyncpg
+
+from gateway.audit.record import COLUMNS as AUDIT_COLUMNS
+from gateway.audit.spool import AUDIT, EXPOSURE, Spool
+from gateway.state.partitions import Partitions
+
+SCHEMA = "privacy_gateway"
+EXPOSURE_COLUMNS = ("ts", "replica", "audit_seq", "session_id", "principal", "purpose",
+                    "table_name", "subjects", "clear_classes", "masked_classes", "aggregate",
+                    "rows")
+_OBJECTS = AUDIT_COLUMNS.index("objects")
+
+
+def _for_copy(row: tuple) -> tuple:
+    """jsonb goes over COPY as text."""
+    objects = row[_OBJECTS]
+    if objects is None or isinstance(objects, str):
+        return row
+    return (*row[:_OBJECTS], json.dumps(objects, ensure_ascii=False), *row[_OBJECTS + 1:])
+
+
+async def write_batch(conn: asyncpg.Connection, partitions: Partitions,
+                      audit_rows: list[tuple], exposure_rows: list[tuple]) -> None:
+    """Insert one batch in one transaction (group commit for strict mode)."""
+    if exposure_rows:
+        await partitions.ensure(conn, [r[0] for r in exposure_rows])
+    async with conn.transaction():
+        await _copy(conn, "audit_log", AUDIT_COLUMNS, [_for_copy(r) for r in audit_rows])
+        await _copy(conn, "exposure", EXPOSURE_COLUMNS, exposure_rows)
+
+
+async def _copy(conn: asyncpg.Connection, table: str, columns: tuple[str, ...],
+                rows: list[tuple]) -> None:
+    if rows:
+        await conn.copy_records_to_table(table, schema_name=SCHEMA, columns=columns,
+                                         records=rows)
+
+
+async def replay(conn: asyncpg.Connection, partitions: Partitions, spool: Spool,
+                 chunk: int = 5000) -> int:
+    """Move the whole spool into the database in one transaction; return items moved.
+
+    Audit rows already present (a batch committed but not acknowledged) are skipped by
+    key; a spool already replayed (crash before its file was removed) is skipped whole.
+    """
+    spool_id = spool.spool_id()
+    if spool_id is None:
+        spool.remove()
+        return 0
+    await partitions.ensure(conn, [row[0] for kind, row in spool.read() if kind == EXPOSURE])
+    moved = 0
+    async with conn.transaction():
+        if await conn.fetchval(f"SELECT 1 FROM {SCHEMA}.audit_spool_replays"
+                               " WHERE spool_id = $1", spool_id):
+            spool.remove()
+            return 0
+        await conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS audit_replay"
+                           f" (LIKE {SCHEMA}.audit_log) ON COMMIT DELETE ROWS")
+        items = (item for item in spool.read() if item[0] != "spool")
+        while batch := list(islice(items, chunk)):
+            await _replay_chunk(conn, batch)
+            moved += len(batch)
+        await conn.execute(f"INSERT INTO {SCHEMA}.audit_spool_replays (spool_id, items)"
+                           " VALUES ($1, $2)", spool_id, moved)
+    spool.remove()
+    return moved
+
+
+async def _replay_chunk(conn: asyncpg.Connection, batch: list[tuple[str, tuple]]) -> None:
+    audit = [_for_copy(row) for kind, row in batch if kind == AUDIT]
+    if audit:
+        await conn.copy_records_to_table("audit_replay", columns=AUDIT_COLUMNS, records=audit)
+        await conn.execute(f"INSERT INTO {SCHEMA}.audit_log SELECT * FROM audit_replay"
+                           " ON CONFLICT DO NOTHING; TRUNCATE audit_replay")
+    await _copy(conn, "exposure", EXPOSURE_COLUMNS,
+                [row for kind, row in batch if kind == EXPOSURE])
+
+
+async def read_log(conn: asyncpg.Connection, replica: str | None = None,
+                   prefetch: int = 2000) -> AsyncIterator[asyncpg.Record]:
+    """Audit rows ordered by replica and seq, streamed (call inside a transaction)."""
+    where, args = ("WHERE replica = $1", [replica]) if replica else ("", [])
+    query = (f"SELECT {', '.join(AUDIT_COLUMNS)} FROM {SCHEMA}.audit_log {where}"
+             " ORDER BY replica, seq")
+    async for row in conn.cursor(query, *args, prefetch=prefetch):
+        yield row
+
+
+def audit_items(rows: Iterable[tuple]) -> list[tuple[str, tuple]]:
+    return [(AUDIT, r) for r in rows]
+
+
+def exposure_items(rows: Iterable[tuple]) -> list[tuple[str, tuple]]:
+    return [(EXPOSURE, r) for r in rows]

@@ -1,0 +1,261 @@
+"""The background audit writer: queue, MAC chain, group commit, spool and replay.
+
+The session calls `submit(record)` (synchronous, O(1): no database wait) and, in strict
+mode, `await durable(seq)` before it lets the statement's completion reach the client.
+One asyncio task drains the queue, seals records into the chain and inserts each batch
+in one transaction. When the state database is unreachable, batches are appended to
+the local spool (fsynced) and replayed in order when it returns; nothing is dropped.
+
+Durability modes:
+- strict: the writer wakes on every submit; a statement waits for the commit (or spool
+  fsync) of the batch holding its record. Concurrent statements share one commit.
+- buffered (default): the writer flushes every `flush_interval` seconds or at
+  `batch_max` items. A crash loses at most the records submitted in the last
+  flush interval plus one commit's time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+
+from gateway.audit import chain as chain_mod
+from gateway.audit import store
+from gateway.audit.keys import AuditKeys
+from gateway.audit.record import AuditRecord
+from gateway.audit.spool import Spool
+from gateway.metrics import metric
+from gateway.state.partitions import Partitions
+
+log = logging.getLogger(__name__)
+
+Connect = Callable[[], Awaitable[asyncpg.Connection]]
+STRICT, BUFFERED = "strict", "buffered"
+
+
+def first_seq(spool_last: int | None) -> int:
+    """Seq of a new chain: above anything this replica wrote before, without asking the DB.
+
+    Milliseconds shifted by 20 bits leave room for over a million records per
+    millisecond of uptime before the next start could collide.
+    """
+    base = int(time.time() * 1000) << 20
+    return max(base, (spool_last or 0) + 1)
+
+
+class AuditWriter:
+    """Owns one replica's audit chain and the batching path for ledger rows."""
+
+    def __init__(self, keys: AuditKeys, replica: str, connect: Connect, spool: Spool,
+                 mode: str = BUFFERED, flush_interval: float = 0.2, batch_max: int = 5000,
+                 checkpoint_every: int = 1000, checkpoint_seconds: float = 60.0,
+                 retry_seconds: float = 1.0) -> None:
+        if mode not in (STRICT, BUFFERED):
+            raise ValueError(f"audit_durability: unknown mode {mode!r}")
+        self.keys, self.replica, self.mode = keys, replica, mode
+        self._connect, self.spool = connect, spool
+        self.flush_interval, self.batch_max = flush_interval, batch_max
+        self.checkpoint_every, self.checkpoint_seconds = checkpoint_every, checkpoint_seconds
+        self.retry_seconds = retry_seconds
+        # (seq, record); None stands for a checkpoint, built when sealed
+        self._records: deque[tuple[int, AuditRecord | None]] = deque()
+        self._checkpoint_seq = 0
+        self._exposure: deque[tuple] = deque()
+        self._chain: chain_mod.Chain | None = None
+        self._next_seq = 0
+        self.durable_seq = 0
+        self._waiters: list[tuple[int, asyncio.Future]] = []
+        self._wake = asyncio.Event()
+        self._conn: asyncpg.Connection | None = None
+        self._next_try = 0.0
+        self._last_checkpoint = time.monotonic()
+        self._partitions = Partitions()
+        self._task: asyncio.Task | None = None
+        self._closing = False
+
+    # -- session-facing API ------------------------------------------------------------
+
+    def submit(self, record: AuditRecord) -> int:
+        """Queue a record; return its seq. Never waits."""
+        seq = self._enqueue(record)
+        if seq - self._checkpoint_seq >= self.checkpoint_every:
+            self._checkpoint_seq = self._enqueue(None)  # sealed as a checkpoint
+        if self.mode == STRICT or len(self._records) >= self.batch_max:
+            self._wake.set()
+        return seq
+
+    def _enqueue(self, record: AuditRecord | None) -> int:
+        seq = self._next_seq
+        self._next_seq += 1
+        self._records.append((seq, record))
+        return seq
+
+    def add_exposure(self, row: tuple) -> None:
+        """Queue one exposure ledger row (store.EXPOSURE_COLUMNS order)."""
+        self._exposure.append(row)
+
+    async def durable(self, seq: int) -> None:
+        """Return once record `seq` is committed to the state DB or fsynced to the spool."""
+        if seq <= self.durable_seq:
+            return
+        future = asyncio.get_running_loop().create_future()
+        self._waiters.append((seq, future))
+        self._wake.set()
+        await future
+
+    @property
+    def queue_depth(self) -> int:
+        return len(self._records) + len(self._exposure)
+
+    @property
+    def degraded(self) -> bool:
+        """True while records go to the spool instead of the state database."""
+        return self._conn is None or self.spool.pending()
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def start(self, reason: str = "gateway start") -> None:
+        """Open the chain (continuing above any spooled seq) and start the writer task."""
+        start = first_seq(self.spool.last_seq(self.replica))
+        self._chain = chain_mod.Chain(self.keys, self.replica, start)
+        self._next_seq = self._checkpoint_seq = start
+        self.durable_seq = start - 1
+        self.submit(chain_mod.start_record(reason))
+        await self._try_connect()
+        self._task = asyncio.create_task(self._run(), name="audit-writer")
+
+    async def close(self, reason: str = "gateway stop") -> None:
+        """Write the end-of-chain marker, flush everything, stop."""
+        if self._task is None:
+            return
+        self._enqueue(chain_mod.end_record(reason))  # last: no checkpoint after it
+        self._closing = True
+        self._wake.set()
+        await self._task
+        self._task = None
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far is durable."""
+        await self.durable(self._next_seq - 1)
+
+    # -- the writer task ---------------------------------------------------------------
+
+    async def _run(self) -> None:
+        sealed: tuple[list[tuple], list[tuple]] = ([], [])
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._wait_time())
+            self._wake.clear()
+            self._seal_into(*sealed)
+            try:
+                if sealed[0] or sealed[1] or self.spool.pending():
+                    await self._persist(*sealed)
+                    sealed = ([], [])
+            except Exception:  # keep the sealed rows and retry: never drop a record
+                log.exception("audit writer: neither the state database nor the spool took"
+                              " a batch; retrying")
+                await asyncio.sleep(self.retry_seconds)
+            self._update_gauges()
+            if self._records:
+                self._wake.set()
+            elif self._closing and not (sealed[0] or sealed[1] or self._exposure):
+                return
+
+    def _wait_time(self) -> float:
+        if self._records and (self.mode == STRICT or self._waiters or self._closing):
+            return 0
+        return self.retry_seconds if self.degraded else self.flush_interval
+
+    def _seal_into(self, audit: list[tuple], exposure: list[tuple]) -> None:
+        """Seal queued records into the chain; add a timed checkpoint when idle."""
+        chain = self._chain
+        for _ in range(min(len(self._records), self.batch_max)):
+            seq, record = self._records.popleft()
+            if record is None:
+                record = chain_mod.checkpoint_record(chain.since_checkpoint)
+                self._last_checkpoint = time.monotonic()
+            audit.append(chain.seal(seq, record))
+        while self._exposure:
+            exposure.append(self._exposure.popleft())
+        # Only with the queue empty can a checkpoint take the next seq without
+        # overtaking a record already numbered.
+        if not self._records and not self._closing and chain.since_checkpoint and (
+                time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds):
+            self._checkpoint_seq = self._enqueue(None)
+            self._seal_into(audit, exposure)
+
+    async def _persist(self, audit: list[tuple], exposure: list[tuple]) -> None:
+        if self.degraded:
+            await self._recover()
+        target = "db"
+        if not self.degraded:
+            try:
+                await asyncio.wait_for(
+                    store.write_batch(self._conn, self._partitions, audit, exposure), 10)
+            except Exception as exc:  # any failure: the spool keeps the batch
+                log.warning("audit writer: state database write failed (%s); spooling",
+                            type(exc).__name__)
+                metric("audit_write_errors").inc()
+                await self._drop_connection()
+        if self.degraded:
+            items = store.audit_items(audit) + store.exposure_items(exposure)
+            await asyncio.to_thread(self.spool.append, items)
+            target = "spool"
+        metric("audit_records").labels(target).inc(len(audit))
+        if audit:
+            self._mark_durable(audit[-1][1])
+
+    def _mark_durable(self, seq: int) -> None:
+        self.durable_seq = max(self.durable_seq, seq)
+        still = []
+        for waited, future in self._waiters:
+            if waited <= self.durable_seq:
+                if not future.done():
+                    future.set_result(None)
+            else:
+                still.append((waited, future))
+        self._waiters = still
+
+    async def _recover(self) -> None:
+        """Reconnect (at most every retry_seconds) and replay the spool in order."""
+        if time.monotonic() < self._next_try:
+            return
+        self._next_try = time.monotonic() + self.retry_seconds
+        if self._conn is None and not await self._try_connect():
+            return
+        if self.spool.pending():
+            try:
+                moved = await store.replay(self._conn, self._partitions, self.spool)
+            except Exception as exc:
+                log.warning("audit writer: spool replay failed (%s)", type(exc).__name__)
+                await self._drop_connection()
+                return
+            log.info("audit writer: replayed %d spooled items", moved)
+
+    async def _try_connect(self) -> bool:
+        try:
+            self._conn = await self._connect()
+        except Exception as exc:
+            log.warning("audit writer: state database unreachable (%s); using the spool",
+                        type(exc).__name__)
+            self._conn = None
+        return self._conn is not None
+
+    async def _drop_connection(self) -> None:
+        if self._conn is not None:
+            self._conn.terminate()  # state unknown mid-transaction: do not reuse it
+            self._conn = None
+        self._next_try = time.monotonic() + self.retry_seconds
+
+    def _update_gauges(self) -> None:
+        metric("audit_queue_depth").set(self.queue_depth)
+        metric("audit_spool_bytes").set(self.spool.size())

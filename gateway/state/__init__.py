@@ -1,0 +1,1 @@
+"""State database: the privacy_gateway schema shared by every gateway replica."""

@@ -1,0 +1,130 @@
+"""The background writer against the real state database, including an outage."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import asyncpg
+import psycopg
+import pytest
+from audit_faults import Outage
+
+from gateway.audit.record import AuditRecord
+from gateway.audit.spool import Spool
+from gateway.audit.store import read_log
+from gateway.audit.verify import verify_chain
+from gateway.audit.writer import AuditWriter
+
+
+def _writer(keys, dsn, tmp_path, **kw) -> AuditWriter:
+    replica = f"test-{uuid.uuid4().hex[:8]}"
+    return AuditWriter(keys, replica, lambda: asyncpg.connect(dsn, timeout=2),
+                       Spool(tmp_path / "spool"), retry_seconds=0.1, **kw)
+
+
+def _record(i: int) -> AuditRecord:
+    return AuditRecord(session_id="s1", principal="crm_app", purpose="customer_service",
+                       statement="SELECT * FROM public.customers WHERE id = $1", rows=i,
+                       objects=[{"table": "public.customers", "columns": {"phone": "mask"}}])
+
+
+async def _log(dsn: str, replica: str) -> list:
+    conn = await asyncpg.connect(dsn)
+    try:
+        async with conn.transaction():
+            return [row async for row in read_log(conn, replica)]
+    finally:
+        await conn.close()
+
+
+async def test_buffered_batches_and_verifies(state_dsn, keys, tmp_path):
+    writer = _writer(keys, state_dsn, tmp_path, checkpoint_every=100)
+    await writer.start()
+    seqs = [writer.submit(_record(i)) for i in range(250)]
+    writer.add_exposure((datetime.now(UTC), writer.replica, seqs[0], "s1", "crm_app",
+                         "customer_service", "public.customers", ["1", "2"], ["person_name"],
+                         ["mobile"], False, 2))
+    await writer.close()
+    rows = await _log(state_dsn, writer.replica)
+    report = verify_chain(rows, keys)
+    assert report.ok and report.open_chains == [] and report.checkpoints >= 2
+    assert len(rows) == 250 + 2 + report.checkpoints
+
+
+async def test_strict_record_is_in_database_when_durable(state_dsn, keys, tmp_path):
+    writer = _writer(keys, state_dsn, tmp_path, mode="strict")
+    await writer.start()
+    seqs = [writer.submit(_record(i)) for i in range(20)]
+    await asyncio.gather(*(writer.durable(s) for s in seqs))
+    stored = {r["seq"] for r in await _log(state_dsn, writer.replica)}
+    assert set(seqs) <= stored
+    await writer.close()
+
+
+async def test_outage_spools_then_replays_in_order(server_dsn, state_dsn, keys, tmp_path):
+    info = psycopg.conninfo.conninfo_to_dict(state_dsn)
+    outage = Outage(info.get("host", "127.0.0.1"), int(info.get("port", 5432)))
+    await outage.restore()
+    via = state_dsn.replace(f":{info.get('port', 5432)}/", f":{outage.port}/")
+    writer = _writer(keys, via, tmp_path, mode="strict")
+    await writer.start()
+    before = [writer.submit(_record(i)) for i in range(10)]
+    await writer.durable(before[-1])
+    await outage.cut()
+    during = [writer.submit(_record(i)) for i in range(50)]
+    await asyncio.wait_for(writer.durable(during[-1]), 5)  # durable in the spool
+    assert writer.spool.pending()
+    await outage.restore()
+    after = [writer.submit(_record(i)) for i in range(10)]
+    await asyncio.wait_for(writer.durable(after[-1]), 5)
+    for _ in range(50):
+        if not writer.spool.pending():
+            break
+        await asyncio.sleep(0.1)
+    await writer.close()
+    rows = await _log(state_dsn, writer.replica)
+    assert {r["seq"] for r in rows} >= set(before + during + after)
+    assert verify_chain(rows, keys).ok and not writer.spool.pending()
+    await outage.cut()
+
+
+async def test_leftover_spool_is_replayed_once_at_start(state_dsn, keys, tmp_path):
+    crashed = _writer(keys, "postgresql://nobody@127.0.0.1:1/none", tmp_path, mode="strict")
+    await crashed.start()
+    seq = crashed.submit(_record(1))
+    await crashed.durable(seq)
+    crashed._task.cancel()  # a crash: no end marker, spool left behind
+    restarted = AuditWriter(keys, crashed.replica, lambda: asyncpg.connect(state_dsn),
+                            Spool(tmp_path / "spool"), mode="strict")
+    await restarted.start()
+    await restarted.close()
+    rows = await _log(state_dsn, crashed.replica)
+    report = verify_chain(rows, keys)
+    assert report.ok and seq in {r["seq"] for r in rows}
+    assert [c[1] for c in report.open_chains] == [crashed._chain.chain]
+
+
+async def test_log_refuses_change_and_verify_names_tampering(state_dsn, keys, tmp_path):
+    writer = _writer(keys, state_dsn, tmp_path)
+    await writer.start()
+    seqs = [writer.submit(_record(i)) for i in range(5)]
+    await writer.close()
+    conn = await asyncpg.connect(state_dsn)
+    try:
+        for sql in ("UPDATE privacy_gateway.audit_log SET rows = 0 WHERE replica = $1",
+                    "DELETE FROM privacy_gateway.audit_log WHERE replica = $1"):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute(sql, writer.replica)
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("TRUNCATE privacy_gateway.audit_log")
+        async with conn.transaction():
+            await conn.execute("ALTER TABLE privacy_gateway.audit_log DISABLE TRIGGER USER")
+            await conn.execute("UPDATE privacy_gateway.audit_log SET rows = 0"
+                               " WHERE replica = $1 AND seq = $2", writer.replica, seqs[2])
+            await conn.execute("ALTER TABLE privacy_gateway.audit_log ENABLE TRIGGER USER")
+    finally:
+        await conn.close()
+    bad = verify_chain(await _log(state_dsn, writer.replica), keys).first_bad
+    assert (bad.replica, bad.seq) == (writer.replica, seqs[2])
