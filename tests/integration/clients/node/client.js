@@ -46,7 +46,7 @@ async function error(client, sql) {
 
 async function run(client) {
   const report = { client: 'node-postgres', driver: require('pg/package.json').version };
-  report.purpose = (await client.query('SHOW privacy.purpose')).rows[0]['privacy.purpose'];
+  report.purpose = Object.values((await client.query('SHOW privacy.purpose')).rows[0])[0];
   report.simple = (await client.query("SELECT 1 AS one, 'ok'::text AS word")).rows[0];
   const several = await client.query('SELECT 1 AS n; SELECT 2 AS n');
   report.multi_statement = several.map((result) => result.rows[0].n);
