@@ -1,0 +1,393 @@
+"""The synchronous session core: client and server bytes in, bytes and actions out.
+
+All decisions about a client connection live here (TLS negotiation, authentication,
+purpose binding, statement checks, refusals); the asyncio shell only moves bytes.
+Messages the gateway does not need to look at are forwarded as one slice, undecoded.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from gateway.policy.model import Principal, Rules
+from gateway.protocol import codes
+from gateway.protocol.errors import GatewayError, ProtocolError, error, fatal
+from gateway.protocol.framing import split
+from gateway.protocol.messages import (
+    Authentication,
+    BackendKeyData,
+    ErrorResponse,
+    ParameterStatus,
+    Parse,
+    PasswordMessage,
+    Query,
+    ReadyForQuery,
+    decode,
+)
+from gateway.protocol.startup import (
+    CancelRequest,
+    GSSENCRequest,
+    SSLRequest,
+    StartupMessage,
+    read_startup,
+)
+from gateway.session import purpose as purposes
+from gateway.session.actions import Action, CancelUpstream, Close, ConnectUpstream, StartTLS
+from gateway.session.auth import ScramExchange, auth_info
+
+# Client messages the core looks at; everything else is forwarded untouched.
+_QUERY, _PARSE, _FUNCTION_CALL, _TERMINATE, _SYNC = (
+    ord(codes.QUERY), ord(codes.PARSE), ord(codes.FUNCTION_CALL), ord(codes.TERMINATE),
+    ord(codes.SYNC))
+_INSPECT_CLIENT = frozenset((_QUERY, _PARSE, _FUNCTION_CALL, _TERMINATE, _SYNC))
+_READY, _ERROR = ord(codes.READY_FOR_QUERY), ord(codes.ERROR_RESPONSE)
+_TLS_HANDSHAKE = 0x16  # first byte of a TLS ClientHello record (direct TLS)
+# A relation nobody has: the server fails the statement at Parse, in order, and we put
+# the gateway's own error in place of the server's.
+_REFUSED = "privacy gateway refused "
+_session_ids = itertools.count(1)
+
+# What a statement check returns: the SQL to send, or the error to raise instead.
+StatementCheck = Callable[[str, "Session"], "str | GatewayError"]
+
+
+def pass_through(sql: str, session: Session) -> str | GatewayError:
+    """The statement check used when no policy is configured: forward as is."""
+    return sql
+
+
+@dataclass
+class SessionConfig:
+    """What all sessions of one listener share."""
+
+    rules: Callable[[], Rules]
+    database: str  # the only database name clients may ask for
+    tls_available: bool = False
+    tls_required: bool = False
+    certificate_pem: str | None = None  # for SCRAM-SHA-256-PLUS channel binding
+    check: StatementCheck = pass_through
+    blocked: Callable[[str], bool] = lambda principal: False
+    max_message: int = codes.MAX_MESSAGE_LENGTH
+
+
+@dataclass
+class Session:
+    """One client connection from its first byte to its last."""
+
+    config: SessionConfig
+    client_address: str = ""
+    id: int = field(default_factory=lambda: next(_session_ids))
+    phase: str = "startup"  # startup -> auth -> connecting -> ready -> closed
+    tls_active: bool = False
+    principal: Principal | None = None
+    purpose: str | None = None
+    user: str = ""
+    params: dict[str, str] = field(default_factory=dict)
+    minor: int = 0
+    key: BackendKeyData | None = None  # what the client knows us by
+    upstream_key: BackendKeyData | None = None
+    transaction: bytes = codes.IDLE
+    statements: int = 0
+    to_client: bytearray = field(default_factory=bytearray)
+    to_server: bytearray = field(default_factory=bytearray)
+    actions: list[Action] = field(default_factory=list)
+    _inbuf: bytearray = field(default_factory=bytearray)
+    _outbuf: bytearray = field(default_factory=bytearray)
+    _scram: ScramExchange | None = None
+    _syncs_sent: int = 0
+    _syncs_done: int = 0
+    _refusals: dict[str, tuple[int, GatewayError]] = field(default_factory=dict)
+
+    @property
+    def busy(self) -> bool:
+        """A statement or pipeline is in flight (sent upstream, not yet answered)."""
+        return self._syncs_sent > self._syncs_done
+
+    # ------------------------------------------------------------ events in
+
+    def client_bytes(self, data: bytes) -> None:
+        """Plaintext bytes from the client."""
+        if self.phase == "closed":
+            return
+        self._inbuf += data
+        try:
+            if self.phase == "startup":
+                self._startup()
+            elif self.phase == "auth":
+                self._authenticate()
+            elif self.phase == "ready":
+                self._relay_client()
+        except ProtocolError as exc:
+            self.fail(fatal("protocol_violation", f"invalid message from client: {exc}"))
+        except GatewayError as exc:
+            self.fail(exc)
+
+    def server_bytes(self, data: bytes) -> None:
+        """Bytes from the upstream server once the session is ready."""
+        if self.phase != "ready":
+            return
+        buf = self._outbuf
+        buf += data
+        try:
+            found, pos = split(buf)
+        except ProtocolError as exc:
+            self.fail(fatal("connection_failure", f"invalid message from upstream: {exc}"))
+            return
+        if not pos:
+            return
+        out = self.to_client
+        run = 0
+        for type_byte, start, end in found:
+            if type_byte == _READY:
+                self.transaction = buf[end - 1:end]
+                self._syncs_done += 1
+                if self._refusals:
+                    self._forget_refusals()
+            elif type_byte == _ERROR and self._refusals:
+                replacement = self._replace_error(buf[start + 5:end])
+                if replacement is not None:
+                    out += buf[run:start]
+                    out += replacement
+                    run = end
+        out += buf[run:pos]
+        del buf[:pos]
+
+    def tls_started(self, alpn: str | None, direct: bool) -> None:
+        """The shell finished the TLS handshake with the client."""
+        self.tls_active = True
+        if direct and alpn != "postgresql":
+            self.fail(fatal("protocol_violation", "direct TLS requires ALPN 'postgresql'"))
+        elif self._inbuf:
+            self._startup()
+
+    def upstream_ready(self, statuses: list[ParameterStatus], key: BackendKeyData | None,
+                       rest: bytes) -> None:
+        """The shell finished the upstream handshake: tell the client it may begin."""
+        self.upstream_key = key
+        out = self.to_client
+        out += Authentication(codes.AUTH_OK).encode()
+        for status in statuses:
+            out += self._client_status(status).encode()
+        key_length = 32 if self.minor >= 2 else 4
+        self.key = BackendKeyData(secrets.randbits(31), secrets.token_bytes(key_length))
+        out += self.key.encode()
+        out += ReadyForQuery(codes.IDLE).encode()
+        self.phase = "ready"
+        if rest:
+            self.server_bytes(rest)
+        if self._inbuf:
+            self.client_bytes(b"")
+
+    def fail(self, exc: GatewayError) -> None:
+        """Send the error; a FATAL one (or any before the session is ready) ends it."""
+        self.to_client += _error(exc)
+        if exc.fatal or self.phase != "ready":
+            self.phase = "closed"
+            self.actions.append(Close(exc.message))
+
+    def terminate(self, sqlstate: str, message: str) -> None:
+        """End the session from outside (containment, shutdown) with a FATAL error."""
+        if self.phase != "closed":
+            self.fail(GatewayError(sqlstate, message, "FATAL"))
+
+    # ------------------------------------------------------------ startup and auth
+
+    def _startup(self) -> None:
+        while self.phase == "startup" and self._inbuf:
+            if self._inbuf[0] == _TLS_HANDSHAKE and not self.tls_active:
+                self._direct_tls()
+                return
+            parsed = read_startup(self._inbuf)
+            if parsed is None:
+                return
+            packet, used = parsed
+            del self._inbuf[:used]
+            self._on_startup_packet(packet)
+
+    def _direct_tls(self) -> None:
+        if not self.config.tls_available:
+            raise fatal("protocol_violation", "TLS is not configured on this gateway")
+        initial = bytes(self._inbuf)
+        self._inbuf.clear()
+        self.actions.append(StartTLS(initial=initial, direct=True))
+
+    def _on_startup_packet(self, packet: object) -> None:
+        if isinstance(packet, SSLRequest):
+            if self.tls_active:
+                raise fatal("protocol_violation", "SSLRequest inside TLS")
+            if not self.config.tls_available:
+                self.to_client += b"N"
+                return
+            if self._inbuf:  # bytes sent before the handshake could be injected: refuse
+                raise fatal("protocol_violation", "received unencrypted data after SSL request")
+            self.to_client += b"S"
+            self.actions.append(StartTLS())
+        elif isinstance(packet, GSSENCRequest):
+            self.to_client += b"N"
+        elif isinstance(packet, CancelRequest):
+            self.actions.append(CancelUpstream(packet.pid, packet.key))
+            self.actions.append(Close("cancel request"))
+            self.phase = "closed"
+        elif isinstance(packet, StartupMessage):
+            self._on_startup(packet)
+
+    def _on_startup(self, msg: StartupMessage) -> None:
+        if self.config.tls_required and not self.tls_active:
+            raise fatal("invalid_authorization_specification",
+                        "this gateway accepts only TLS connections (use sslmode=require)")
+        self.minor = min(msg.minor, codes.NEWEST_MINOR)
+        unknown = tuple(k for k in msg.params if k.startswith("_pq_."))
+        if msg.minor > codes.NEWEST_MINOR or unknown:
+            from gateway.protocol.messages import NegotiateProtocolVersion
+
+            self.to_client += NegotiateProtocolVersion(self.minor, unknown).encode()
+        params = {k: v for k, v in msg.params.items() if not k.startswith("_pq_.")}
+        self.user = params.get("user", "")
+        if not self.user:
+            raise fatal("invalid_authorization_specification", "no user name given")
+        database = params.get("database") or self.user
+        if database != self.config.database:
+            raise fatal("invalid_catalog_name",
+                        f'database "{database}" is not served by this gateway')
+        self.params = params
+        self.principal = self.config.rules().principals.get(self.user)
+        self._scram = ScramExchange(self.user, auth_info(self.principal),
+                                    self.config.certificate_pem if self.tls_active else None)
+        self.to_client += self._scram.start().encode()
+        self.phase = "auth"
+        if self._inbuf:
+            self._authenticate()
+
+    def _authenticate(self) -> None:
+        found, pos = split(self._inbuf, 0, codes.MAX_STARTUP_LENGTH)
+        for type_byte, start, end in found:
+            if type_byte != ord(codes.PASSWORD):
+                raise fatal("protocol_violation", "expected a SASL response")
+            msg = PasswordMessage(bytes(self._inbuf[start + 5:end]))
+            self.to_client += self._scram.step(msg).encode()
+            if self._scram.done:
+                del self._inbuf[:end]
+                self._authenticated()
+                return
+        del self._inbuf[:pos]
+
+    def _authenticated(self) -> None:
+        rules, principal = self.config.rules(), self.principal
+        if self.config.blocked(principal.name):
+            raise fatal("invalid_authorization_specification", "access suspended")
+        declared, forward = purposes.take_purpose(self.params)
+        if declared is not None:
+            problem = purposes.check_purpose(rules, principal, declared)
+            if problem:
+                raise GatewayError(problem.sqlstate, problem.message, "FATAL")
+        self.purpose = declared or purposes.default_purpose(principal)
+        self.phase = "connecting"
+        self.actions.append(ConnectUpstream(forward))
+
+    def _client_status(self, status: ParameterStatus) -> ParameterStatus:
+        # The upstream role is the gateway's own; clients see their principal.
+        if status.name == "session_authorization":
+            return ParameterStatus(status.name, self.user)
+        if status.name == "is_superuser":
+            return ParameterStatus(status.name, "off")
+        return status
+
+    # ------------------------------------------------------------ ready: client side
+
+    def _relay_client(self) -> None:
+        buf = self._inbuf
+        found, pos = split(buf, 0, self.config.max_message)
+        out = self.to_server
+        run = 0
+        for type_byte, start, end in found:
+            if type_byte not in _INSPECT_CLIENT:
+                continue
+            if type_byte == _SYNC:
+                self._syncs_sent += 1
+                continue
+            out += buf[run:start]
+            run = end
+            self._inspect(type_byte, buf, start, end)
+            if self.phase == "closed":
+                break
+        out += buf[run:pos]
+        del buf[:pos]
+
+    def _inspect(self, type_byte: int, buf: bytearray, start: int, end: int) -> None:
+        body = buf[start + 5:end]
+        if type_byte == _TERMINATE:
+            self.to_server += buf[start:end]
+            self.phase = "closed"
+            self.actions.append(Close("client terminated"))
+        elif type_byte == _QUERY:
+            self._syncs_sent += 1
+            self.statements += 1
+            sql = decode(codes.QUERY, body, backend=False).sql
+            self._statement(sql, lambda text: Query(text).encode())
+        elif type_byte == _PARSE:
+            self.statements += 1
+            msg = decode(codes.PARSE, body, backend=False)
+            self._statement(msg.sql, lambda text: Parse(msg.name, text, msg.param_types).encode(),
+                            original=bytes(buf[start:end]))
+        else:  # FunctionCall: calls any function by OID, beyond any analysis
+            self._syncs_sent += 1
+            self._refuse(error("insufficient_privilege",
+                               "privacy gateway: cannot verify a function call message"),
+                         lambda text: Query(text).encode(), self._syncs_sent)
+
+    def _statement(self, sql: str, encode: Callable[[str], bytes],
+                   original: bytes | None = None) -> None:
+        batch = self._syncs_sent if original is None else self._syncs_sent + 1
+        if purposes.mentions_reserved(sql):
+            found = purposes.parse_statement(sql)
+            if isinstance(found, GatewayError):
+                return self._refuse(found, encode, batch)
+            if found is not None:
+                return self._purpose_statement(found, encode, batch)
+        checked = self.config.check(sql, self)
+        if isinstance(checked, GatewayError):
+            return self._refuse(checked, encode, batch)
+        if checked is sql and original is not None:
+            self.to_server += original
+        else:
+            self.to_server += encode(checked)
+
+    def _purpose_statement(self, stmt: purposes.PurposeStatement,
+                           encode: Callable[[str], bytes], batch: int) -> None:
+        if stmt.action == "set":
+            problem = purposes.check_purpose(self.config.rules(), self.principal, stmt.value)
+            if problem:
+                return self._refuse(problem, encode, batch)
+            self.purpose = stmt.value
+        elif stmt.action == "reset":
+            self.purpose = purposes.default_purpose(self.principal)
+        self.to_server += encode(purposes.upstream_equivalent(stmt, self.purpose))
+
+    def _refuse(self, exc: GatewayError, encode: Callable[[str], bytes], batch: int) -> None:
+        nonce = secrets.token_hex(8)
+        self._refusals[nonce] = (batch, exc)
+        self.to_server += encode(f'SELECT FROM "{_REFUSED}{nonce}"')
+
+    # ------------------------------------------------------------ ready: server side
+
+    def _replace_error(self, body: bytes | bytearray) -> bytes | None:
+        message = decode(codes.ERROR_RESPONSE, body, backend=True).get("M") or ""
+        if _REFUSED not in message:
+            return None
+        nonce = message.split(_REFUSED, 1)[1][:16]
+        entry = self._refusals.pop(nonce, None)
+        return _error(entry[1]) if entry else None
+
+    def _forget_refusals(self) -> None:
+        # A refused statement the server skipped (an earlier error in its batch) never
+        # produces its error; drop it once its batch is over.
+        done = self._syncs_done
+        for nonce in [n for n, (batch, _) in self._refusals.items() if batch <= done]:
+            del self._refusals[nonce]
+
+
+def _error(exc: GatewayError) -> bytes:
+    return ErrorResponse.build(exc.sqlstate, exc.message, exc.severity, exc.detail).encode()

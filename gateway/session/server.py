@@ -1,0 +1,177 @@
+"""The listener: accepts clients, opens upstream connections, routes cancel requests."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import ssl
+from dataclasses import dataclass
+
+from gateway.protocol.errors import GatewayError, fatal
+from gateway.protocol.startup import CancelRequest
+from gateway.session.connection import (
+    ClientConnection,
+    UpstreamConnection,
+    send_cancel,
+    ssl_request,
+)
+from gateway.session.core import SessionConfig
+from gateway.session.upstream import Handshake, Upstream
+
+log = logging.getLogger("gateway.server")
+
+
+@dataclass
+class Limits:
+    max_clients: int = 500
+    startup_timeout: float = 10.0
+    idle_timeout: float = 0.0  # 0 = sessions may idle for ever
+    connect_timeout: float = 10.0
+
+
+class Listener:
+    """Accepts PostgreSQL clients on one address and serves each with a session."""
+
+    def __init__(self, session_config: SessionConfig, upstream: Upstream, limits: Limits,
+                 tls_context: ssl.SSLContext | None = None) -> None:
+        self.session_config = session_config
+        self.upstream = upstream
+        self.limits = limits
+        self.tls_context = tls_context
+        self.loop = asyncio.get_running_loop()
+        self.clients: set[ClientConnection] = set()
+        self._by_key: dict[tuple[int, bytes], ClientConnection] = {}
+        self._server: asyncio.AbstractServer | None = None
+        self._sweeper: asyncio.Task | None = None
+
+    @property
+    def startup_timeout(self) -> float:
+        return self.limits.startup_timeout
+
+    async def start(self, host: str, port: int) -> tuple[str, int]:
+        """Listen; returns the bound address (port 0 picks a free one)."""
+        self._server = await self.loop.create_server(
+            lambda: ClientConnection(self), host, port, reuse_address=True, backlog=1024)
+        self._sweeper = self.loop.create_task(self._sweep_idle())
+        return self._server.sockets[0].getsockname()[:2]
+
+    async def stop(self) -> None:
+        """Stop accepting, then end every session."""
+        if self._server:
+            self._server.close()
+        if self._sweeper:
+            self._sweeper.cancel()
+        for client in list(self.clients):
+            client.terminate("57P01", "terminating connection: the gateway is shutting down")
+        if self._server:
+            await self._server.wait_closed()
+
+    # -- session bookkeeping
+
+    def admit(self, client: ClientConnection) -> bool:
+        if len(self.clients) >= self.limits.max_clients:
+            return False
+        self.clients.add(client)
+        return True
+
+    def forget(self, client: ClientConnection) -> None:
+        self.clients.discard(client)
+        key = client.session.key if client.session else None
+        if key is not None:
+            self._by_key.pop((key.pid, key.key), None)
+
+    def register_key(self, client: ClientConnection) -> None:
+        key = client.session.key
+        if key is not None:
+            self._by_key[(key.pid, key.key)] = client
+
+    def terminate_principal(self, principal: str, message: str = "access suspended") -> int:
+        """End every live session of a principal (containment); returns how many."""
+        victims = [c for c in self.clients
+                   if c.session.principal and c.session.principal.name == principal]
+        for client in victims:
+            client.terminate("57P01", message)
+        return len(victims)
+
+    # -- upstream
+
+    async def open_upstream(self, client: ClientConnection,
+                            params: dict[str, str]) -> UpstreamConnection:
+        """Connect, negotiate TLS as configured, and finish the upstream handshake."""
+        up = self.upstream
+        handshake = Handshake(up, params)
+        connection = UpstreamConnection(client, handshake)
+        sock = await asyncio.wait_for(self._connect_socket(), self.limits.connect_timeout)
+        tls = await asyncio.wait_for(self._negotiate_tls(sock), self.limits.connect_timeout)
+        await self.loop.create_connection(lambda: connection, sock=sock, ssl=tls,
+                                          server_hostname=up.host if tls else None)
+        return await asyncio.wait_for(connection.done, self.limits.connect_timeout)
+
+    async def _connect_socket(self) -> socket.socket:
+        up = self.upstream
+        if up.unix_socket:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            address: object = up.unix_socket
+        else:
+            info = await self.loop.getaddrinfo(up.host, up.port, type=socket.SOCK_STREAM)
+            family, _, _, _, address = info[0]
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setblocking(False)
+        try:
+            await self.loop.sock_connect(sock, address)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    async def _negotiate_tls(self, sock: socket.socket) -> ssl.SSLContext | None:
+        mode = self.upstream.sslmode
+        if mode in ("disable", "allow") or self.upstream.unix_socket:
+            return None
+        await self.loop.sock_sendall(sock, ssl_request())
+        answer = await self.loop.sock_recv(sock, 1)
+        if answer == b"S":
+            context = ssl.create_default_context()
+            if mode in ("prefer", "require"):  # libpq's meaning: encrypt, do not verify
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            return context
+        if mode == "prefer" and answer == b"N":
+            return None
+        sock.close()
+        raise fatal("connection_failure", "upstream database does not accept TLS")
+
+    def cancel(self, pid: int, key: bytes) -> None:
+        """Forward a client's CancelRequest to the upstream backend of its session."""
+        client = self._by_key.get((pid, key))
+        upstream_key = client.session.upstream_key if client else None
+        if upstream_key is None:
+            return  # unknown keys are ignored, as PostgreSQL does
+        up = self.upstream
+        request = CancelRequest(upstream_key.pid, upstream_key.key)
+        task = self.loop.create_task(send_cancel(up.host, up.port, up.unix_socket, request))
+        task.add_done_callback(_log_failure)
+
+    async def _sweep_idle(self) -> None:
+        # One timer for all sessions: cheaper than a timer per message.
+        while True:
+            await asyncio.sleep(1.0)
+            limit = self.limits.idle_timeout
+            if not limit:
+                continue
+            now = self.loop.time()
+            for client in list(self.clients):
+                session = client.session
+                if (session.phase == "ready" and session.transaction == b"I"
+                        and not session.busy and now - client.last_active > limit):
+                    client.terminate("57P05", "terminating connection due to idle-session timeout")
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("cancel request not delivered: %s", type(task.exception()).__name__)
+
+
+__all__ = ["Limits", "Listener", "GatewayError"]
