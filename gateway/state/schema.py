@@ -85,7 +85,10 @@ CREATE TABLE privacy_gateway.alerts (
     details     jsonb NOT NULL DEFAULT '{}',
     fingerprint text NOT NULL,
     replica     text,
-    shadow      boolean NOT NULL DEFAULT false
+    shadow      boolean NOT NULL DEFAULT false,
+    occurrences integer NOT NULL DEFAULT 1,
+    last_seen   timestamptz NOT NULL DEFAULT now(),
+    suppressed_by bigint
 );
 CREATE INDEX alerts_fingerprint ON privacy_gateway.alerts (fingerprint, ts);
 

@@ -1,0 +1,1 @@
+"""Security-team alerts: one internal schema, grouping, suppressions, and sinks per format."""

@@ -1,0 +1,122 @@
+"""Raise alerts: group by fingerprint across replicas, apply suppressions, deliver to sinks.
+
+`raise_alert` is synchronous and only queues; a background task stores the alert in
+privacy_gateway.alerts under a per-fingerprint advisory lock, so when several replicas
+see the same finding within the grouping window exactly one alert row is created and
+sent; later ones only add to its `occurrences`. If the state database is unreachable the
+alert is still sent (grouped in memory): a duplicate is better than a silent leak.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import time
+
+import asyncpg
+
+from gateway.alerts.model import Alert
+from gateway.alerts.sinks.base import AlertSink, DeliveryError
+from gateway.metrics import metric
+
+log = logging.getLogger(__name__)
+
+_SUPPRESSED = """
+SELECT id FROM privacy_gateway.alert_suppressions
+ WHERE rule = $1 AND (principal IS NULL OR principal = $2) AND (purpose IS NULL OR purpose = $3)
+   AND expires_at > now() ORDER BY id LIMIT 1"""
+_GROUP = """
+UPDATE privacy_gateway.alerts SET occurrences = occurrences + 1, last_seen = now()
+ WHERE id = (SELECT id FROM privacy_gateway.alerts WHERE fingerprint = $1
+              AND ts > now() - make_interval(secs => $2) ORDER BY id DESC LIMIT 1)
+RETURNING id"""
+_INSERT = """
+INSERT INTO privacy_gateway.alerts (ts, rule, severity, principal, purpose, summary, details,
+                                    fingerprint, replica, shadow, suppressed_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11) RETURNING id"""
+
+
+class AlertDispatcher:
+    """Queue, group, store and deliver alerts."""
+
+    def __init__(self, sinks: list[AlertSink], pool: asyncpg.Pool | None, replica: str,
+                 group_seconds: float = 300.0) -> None:
+        self.sinks, self.pool, self.replica = sinks, pool, replica
+        self.group_seconds = group_seconds
+        self._queue: asyncio.Queue[Alert | None] = asyncio.Queue()
+        self._local: dict[str, float] = {}  # fingerprint -> monotonic time sent
+        self._task: asyncio.Task | None = None
+
+    def raise_alert(self, alert: Alert) -> None:
+        """Queue an alert (never waits)."""
+        self._queue.put_nowait(dataclasses.replace(alert, replica=alert.replica or self.replica))
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="alert-dispatcher")
+
+    async def close(self) -> None:
+        """Deliver what is queued, then stop."""
+        if self._task is not None:
+            self._queue.put_nowait(None)
+            await self._task
+            self._task = None
+        for sink in self.sinks:
+            await sink.close()
+
+    async def _run(self) -> None:
+        while (alert := await self._queue.get()) is not None:
+            try:
+                await self.process(alert)
+            except Exception:  # one bad alert must not stop the next ones
+                log.exception("alerts: processing failed for rule %s", alert.rule)
+
+    async def process(self, alert: Alert) -> str:
+        """Store and deliver one alert; returns new | grouped | suppressed | shadow."""
+        stored, outcome = await self._store(alert)
+        if outcome == "new" and not alert.shadow:
+            metric("alerts").labels(alert.rule, alert.severity).inc()
+            await asyncio.gather(*(self._deliver(sink, stored) for sink in self.sinks))
+        return "shadow" if alert.shadow and outcome == "new" else outcome
+
+    async def _store(self, alert: Alert) -> tuple[Alert, str]:
+        if self.pool is None:
+            return alert, self._group_locally(alert)
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                return await _store_in(conn, alert, self.group_seconds)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("alerts: state database unavailable (%s); grouping in memory",
+                        type(exc).__name__)
+            return alert, self._group_locally(alert)
+
+    def _group_locally(self, alert: Alert) -> str:
+        now = time.monotonic()
+        sent = self._local.get(alert.fingerprint)
+        if sent is not None and now - sent < self.group_seconds:
+            return "grouped"
+        self._local[alert.fingerprint] = now
+        return "new"
+
+    async def _deliver(self, sink: AlertSink, alert: Alert) -> None:
+        try:
+            await sink.send(alert)
+            metric("alert_deliveries").labels(sink.name, "ok").inc()
+        except DeliveryError as exc:
+            metric("alert_deliveries").labels(sink.name, "failed").inc()
+            log.error("alerts: %s", exc)
+
+
+async def _store_in(conn: asyncpg.Connection, alert: Alert,
+                    group_seconds: float) -> tuple[Alert, str]:
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", alert.fingerprint)
+    if await conn.fetchval(_GROUP, alert.fingerprint, group_seconds):
+        return alert, "grouped"
+    suppressed = await conn.fetchval(_SUPPRESSED, alert.rule, alert.principal, alert.purpose)
+    alert_id = await conn.fetchval(
+        _INSERT, alert.ts, alert.rule, alert.severity, alert.principal, alert.purpose,
+        alert.summary, json.dumps(alert.details), alert.fingerprint, alert.replica,
+        alert.shadow, suppressed)
+    stored = dataclasses.replace(alert, id=alert_id)
+    return stored, "suppressed" if suppressed else "new"

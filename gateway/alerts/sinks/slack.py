@@ -1,0 +1,14 @@
+"""Slack-compatible incoming webhook: one text message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.alerts.sinks.webhook import WebhookSink, encode
+from gateway.alerts.text import headline, lines
+
+
+def make(options: dict[str, Any], secret: str | None) -> WebhookSink:
+    link = options.get("link")
+    return WebhookSink(options["url"], lambda a, url: (
+        url, encode({"text": "\n".join([headline(a), *lines(a, link)])}), {}), name="slack")
