@@ -1,0 +1,1 @@
+"""Sub-commands of the `incident` CLI, grouped by what they touch."""

@@ -1,0 +1,1 @@
+"""Reports and notices: the authority report draft and the notices to individuals."""
