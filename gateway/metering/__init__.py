@@ -1,0 +1,1 @@
+"""Metering: per-statement use of personal information, the exposure ledger, leak detectors."""

@@ -1,0 +1,145 @@
+"""Leak detectors (sans-IO): per-statement checks and the window counts they feed.
+
+Checks that need only the statement (canary, rows_per_query, off_hours) and the local
+enumeration walk return alerts at once. Window detectors (bulk_export, refused_burst,
+subjects_per_hour) return increments; metering adds them up across replicas in the state
+database and compares the totals with `threshold` here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from gateway.alerts.model import Alert
+from gateway.metering.detection import DetectionConfig, Setting
+from gateway.metering.usage import StatementUse
+
+# Joins principal and purpose in window keys (text columns cannot hold NUL).
+KEY_SEPARATOR = "\x1f"
+
+
+@dataclass(frozen=True)
+class Increment:
+    """Add `value` to window `start` of (rule, key); `key` holds names, never subject ids."""
+
+    rule: str
+    key: str
+    start: datetime
+    value: int
+
+
+def window_start(ts: datetime, seconds: int) -> datetime:
+    stamp = int(ts.timestamp())
+    return ts - timedelta(seconds=stamp % seconds, microseconds=ts.microsecond)
+
+
+def alert(setting: Setting, use: StatementUse, summary: str, group: str = "",
+          **details) -> Alert:
+    explanation = details.pop("explanation")
+    return Alert(rule=setting.name, severity=setting.severity, summary=summary,
+                 principal=use.principal, purpose=use.purpose, group=group,
+                 shadow=setting.shadow, details={"explanation": explanation, **details})
+
+
+class Detectors:
+    """Runs the detectors for one gateway; holds only the local enumeration history."""
+
+    def __init__(self, config: DetectionConfig, limits: Mapping[str, Mapping[str, int]],
+                 canaries: Mapping[str, frozenset[str]]) -> None:
+        self.config, self.limits, self.canaries = config, limits, canaries
+        self._lookups: dict[tuple, deque[tuple[float, int]]] = defaultdict(deque)
+
+    def limit(self, rule: str, purpose: str | None) -> int | None:
+        """A purpose's limit from the rules, else the detector's own `limit`."""
+        setting = self.config.get(rule)
+        own = (self.limits.get(purpose or "") or {}).get(rule)
+        return own if own is not None else (setting["limit"] if setting else None)
+
+    def check(self, use: StatementUse) -> list[Alert]:
+        """Alerts this statement raises on its own."""
+        return [*self._canary(use), *self._rows_per_query(use), *self._off_hours(use),
+                *self._enumeration(use)]
+
+    def increments(self, use: StatementUse) -> list[tuple[Increment, int]]:
+        """(increment, threshold) pairs for the window detectors."""
+        key = f"{use.principal}{KEY_SEPARATOR}{use.purpose}"
+        out = []
+        bulk, refused = self.config.get("bulk_export"), self.config.get("refused_burst")
+        if bulk and use.rows:
+            start = window_start(use.ts, bulk["window"])
+            out.append((Increment("bulk_export", key, start, use.rows), bulk["rows"]))
+        if refused and use.refused:
+            start = window_start(use.ts, refused["window"])
+            out.append((Increment("refused_burst", key, start, 1), refused["count"]))
+        return out
+
+    def _canary(self, use: StatementUse) -> list[Alert]:
+        setting = self.config.get("canary")
+        if not setting:
+            return []
+        out = []
+        for t in use.tables:
+            known = self.canaries.get(t.table, frozenset())
+            hits = max(t.canary_hits, len(known.intersection(t.subjects)) if known else 0)
+            if hits:
+                out.append(alert(setting, use, f"{hits} canary subject(s) returned from"
+                                 f" {t.table}", group=t.table, table=t.table, hits=hits,
+                                 explanation="canary customers exist only to detect leaks;"
+                                 " no legitimate work reads them"))
+        return out
+
+    def _rows_per_query(self, use: StatementUse) -> list[Alert]:
+        setting, limit = self.config.get("rows_per_query"), self.limit("rows_per_query",
+                                                                        use.purpose)
+        if not setting or limit is None or use.rows <= limit:
+            return []
+        return [alert(setting, use, f"one statement returned {use.rows} rows (limit {limit})",
+                      rows=use.rows, limit=limit,
+                      explanation="more rows than the purpose allows in one statement")]
+
+    def _off_hours(self, use: StatementUse) -> list[Alert]:
+        setting = self.config.get("off_hours")
+        if not setting or use.rows < setting["rows"]:
+            return []
+        hour = (use.ts.hour + setting["utc_offset"]) % 24
+        if setting["start"] <= hour < setting["end"]:
+            return []
+        return [alert(setting, use, f"{use.rows} rows read at {hour:02d}h local time",
+                      rows=use.rows, hour=hour,
+                      explanation=f"bulk read outside {setting['start']:02d}-"
+                      f"{setting['end']:02d}h")]
+
+    def _enumeration(self, use: StatementUse) -> list[Alert]:
+        setting = self.config.get("enumeration")
+        if not setting:
+            return []
+        out = []
+        for t in use.tables:
+            if len(t.subjects) != 1 or not str(t.subjects[0]).isdigit():
+                continue
+            run = self._walk(setting, (use.principal, use.purpose, t.table),
+                             use.ts.timestamp(), int(t.subjects[0]))
+            if run >= setting["lookups"]:
+                out.append(alert(setting, use, f"{run} single-customer lookups walking"
+                                 f" consecutive ids in {t.table}", group=t.table,
+                                 table=t.table, lookups=run, window=setting["window"],
+                                 explanation="point lookups over a range of ids look like"
+                                 " enumeration"))
+        return out
+
+    def _walk(self, setting: Setting, key: tuple, now: float, subject: int) -> int:
+        """Longest run of ids no further than max_gap apart among recent lookups."""
+        seen = self._lookups[key]
+        seen.append((now, subject))
+        while seen and (now - seen[0][0] > setting["window"]
+                        or len(seen) > 4 * setting["lookups"]):
+            seen.popleft()
+        ids = sorted({s for _, s in seen})
+        best = run = 1
+        for a, b in zip(ids, ids[1:], strict=False):
+            run = run + 1 if b - a <= setting["max_gap"] else 1
+            best = max(best, run)
+        return best

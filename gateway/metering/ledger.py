@@ -1,0 +1,36 @@
+"""The exposure ledger: which customers' rows left the gateway, to whom, clear or masked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import asyncpg
+
+from gateway.metering.usage import ALLOWED_DECISIONS, StatementUse
+
+_REPORT = """
+SELECT ts, replica, audit_seq, session_id, principal, purpose, table_name, clear_classes,
+       masked_classes, aggregate
+  FROM privacy_gateway.exposure
+ WHERE subjects @> ARRAY[$1::text] AND ($2::text IS NULL OR table_name = $2)
+   AND ($3::timestamptz IS NULL OR ts >= $3)
+ ORDER BY ts, replica, audit_seq"""
+
+
+def exposure_rows(use: StatementUse, replica: str) -> Iterator[tuple]:
+    """Ledger rows (store.EXPOSURE_COLUMNS order) for the tables whose data left."""
+    if use.decision not in ALLOWED_DECISIONS:
+        return
+    for t in use.tables:
+        if not (t.rows or t.aggregate):
+            continue
+        subjects = list(dict.fromkeys(str(s) for s in t.subjects))
+        yield (use.ts, replica, use.audit_seq, use.session_id, use.principal, use.purpose,
+               t.table, subjects, list(t.clear_classes), list(t.masked_classes),
+               t.aggregate, t.rows)
+
+
+async def subject_report(conn: asyncpg.Connection, subject: str, table: str | None = None,
+                         since=None) -> list[asyncpg.Record]:
+    """Every exposure of one customer: when, who, which purpose, clear or masked."""
+    return await conn.fetch(_REPORT, subject, table, since)

@@ -1,0 +1,156 @@
+"""Metering: what the session calls per statement (metrics, exposure ledger, detectors).
+
+`observe(use)` is synchronous and does no I/O: it updates Prometheus metrics, queues the
+exposure ledger rows on the audit writer's batching path, runs the per-statement
+detectors and queues window increments. A background task adds the windows up across
+replicas in the state database once per `interval` and raises what crossed a limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from gateway.alerts.model import Alert
+from gateway.metering.detection import DetectionConfig, load_detection
+from gateway.metering.detectors import KEY_SEPARATOR, Detectors
+from gateway.metering.ledger import exposure_rows
+from gateway.metering.usage import StatementUse
+from gateway.metering.windows import SharedWindows, SubjectWindows
+from gateway.metrics import metric
+
+log = logging.getLogger(__name__)
+
+_WINDOW_TEXT = {"bulk_export": "rows read from classified tables",
+                "refused_burst": "statements refused"}
+
+
+class Metering:
+    """One per gateway process; `ledger` is the audit writer, `alerts` the dispatcher."""
+
+    def __init__(self, replica: str, ledger=None, alerts=None,
+                 detection: DetectionConfig | None = None,
+                 limits: Mapping[str, Mapping[str, int]] | None = None,
+                 canaries: Mapping[str, frozenset[str]] | None = None,
+                 pool: asyncpg.Pool | None = None, interval: float = 1.0) -> None:
+        self.replica, self.pool, self.interval = replica, pool, interval
+        self._add_exposure: Callable[[tuple], None] | None = (
+            ledger.add_exposure if ledger else None)
+        self._raise: Callable[[Alert], None] = alerts.raise_alert if alerts else _drop
+        self.detection = detection or load_detection(None)
+        self.detectors = Detectors(self.detection, limits or {}, canaries or {})
+        self.windows = SharedWindows(replica)
+        self.subjects = SubjectWindows()
+        self._children: dict[tuple, tuple] = {}
+        self._task: asyncio.Task | None = None
+
+    def update_rules(self, limits: Mapping[str, Mapping[str, int]],
+                     canaries: Mapping[str, frozenset[str]]) -> None:
+        """New limits and canaries after a rules reload."""
+        self.detectors.limits, self.detectors.canaries = limits, canaries
+
+    # -- hot path ------------------------------------------------------------------------
+
+    def observe(self, use: StatementUse) -> None:
+        """Account for one finished (or refused) statement. Never waits."""
+        metric("statements").labels(use.decision).inc()
+        metric("statement_seconds").labels(use.decision).observe(use.duration_s)
+        for t in use.tables:
+            rows, subjects, masked = self._metric_children(use, t.table)
+            rows.inc(t.rows)
+            subjects.inc(len(set(t.subjects)))
+            masked.inc(t.masked_cells)
+        if self._add_exposure is not None:
+            for row in exposure_rows(use, self.replica):
+                self._add_exposure(row)
+        for found in self.detectors.check(use):
+            if found.rule == "canary":
+                metric("canary_hits").labels(found.details["table"]).inc(found.details["hits"])
+            self._raise(found)
+        for inc, threshold in self.detectors.increments(use):
+            total = self.windows.add(inc, threshold)
+            if total is not None:
+                self._raise(self._window_alert(inc.rule, inc.key, total, threshold))
+        if use.principal and use.purpose and any(t.subjects for t in use.tables) and \
+                self.detectors.limit("subjects_per_hour", use.purpose) is not None:
+            self.subjects.touch(use.principal, use.purpose)
+
+    def _metric_children(self, use: StatementUse, table: str) -> tuple:
+        key = (use.principal or "", use.purpose or "", table)
+        children = self._children.get(key)
+        if children is None:
+            children = tuple(metric(m).labels(*key) for m in ("rows", "subjects", "masked_cells"))
+            self._children[key] = children
+        return children
+
+    # -- background ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="metering-windows")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self.pool is not None:
+            with contextlib.suppress(Exception):
+                await self.evaluate()  # last increments still reach the shared windows
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.evaluate()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("metering: state database unavailable (%s); windows kept locally",
+                            type(exc).__name__)
+
+    async def evaluate(self) -> None:
+        """Add window counts up across replicas and raise what crossed a limit."""
+        if self.pool is None:
+            return
+        now = datetime.now(UTC)
+        async with self.pool.acquire() as conn:
+            for (rule, key, _start), total, threshold in await self.windows.flush(conn):
+                self._raise(self._window_alert(rule, key, total, threshold))
+            for principal, purpose in self.subjects.due():
+                await self._check_subjects(conn, principal, purpose, now)
+        self.windows.forget_before(now - timedelta(hours=2))
+
+    async def _check_subjects(self, conn: asyncpg.Connection, principal: str, purpose: str,
+                              now: datetime) -> None:
+        limit = self.detectors.limit("subjects_per_hour", purpose)
+        setting = self.detection.get("subjects_per_hour")
+        if limit is None or setting is None:
+            return
+        count = await SubjectWindows.count(conn, principal, purpose, now)
+        if count > limit:
+            self.subjects.fired((principal, purpose))
+            self._raise(Alert(
+                rule=setting.name, severity=setting.severity, shadow=setting.shadow,
+                summary=f"{count} distinct customers read in the last hour (limit {limit})",
+                principal=principal, purpose=purpose,
+                details={"explanation": "more customers than the purpose allows per hour,"
+                         " counted across all gateways", "subjects": count, "limit": limit}))
+
+    def _window_alert(self, rule: str, key: str, total: int, threshold: int) -> Alert:
+        setting = self.detection.get(rule)
+        principal, _, purpose = key.partition(KEY_SEPARATOR)
+        what = _WINDOW_TEXT[rule]
+        return Alert(rule=rule, severity=setting.severity, shadow=setting.shadow,
+                     summary=f"{total} {what} within {setting['window']}s (limit {threshold})",
+                     principal=principal, purpose=purpose,
+                     details={"explanation": f"{what} in a window, across all gateways",
+                              "observed": total, "limit": threshold,
+                              "window_seconds": setting["window"]})
+
+
+def _drop(alert: Alert) -> None:
+    log.warning("metering: no alert dispatcher; %s alert not sent", alert.rule)
