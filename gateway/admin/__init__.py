@@ -1,0 +1,1 @@
+"""Admin HTTP server (aiohttp): metrics, health, readiness and the token-protected /api."""
