@@ -64,6 +64,7 @@ async def resume(conn: asyncpg.Connection, settings: Settings, incident_id: str,
 
 async def approve(conn: asyncpg.Connection, incident_id: str, step_id: str, actor: str) -> None:
     """Approve a waiting step; the next resume runs it."""
+    await store.get(conn, incident_id)
     row = await _step_row(conn, incident_id, step_id)
     if row["status"] in DONE:
         raise store.IncidentError(f"step {step_id} is already {row['status']}")
