@@ -10,7 +10,7 @@ from typing import Any
 from incident import affected, engine, grading, notifications, store
 from incident.actions.base import Context
 from incident.actions.notify_regulator import write as write_report
-from incident.commands.output import emit, pairs, table
+from incident.commands.output import emit, pairs, table, warn
 from incident.commands.runtime import CommandError, Runtime
 from incident.loader import Step
 from incident.report import markdown, regulator
@@ -135,6 +135,8 @@ async def run_report(rt: Runtime, args: argparse.Namespace) -> int:
     else:
         print(markdown.render(report), end="")
     gaps = regulator.missing(report)
+    if gaps:
+        warn(f"incident: report fields to complete: {', '.join(gaps)}")
     return 2 if gaps else 0
 
 

@@ -87,7 +87,8 @@ def build(data: ReportData, settings: Settings, phase: str, now: datetime) -> di
     names = settings["class_names"]
     org, contacts = settings["organisation"], settings["contacts"]
     deadlines = grading.deadlines(inc, settings["clocks"], bool(org.get("ciio")))
-    late = [d for d in deadlines if d.due_at and d.due_at < now]
+    # "Immediately" (a zero limit) cannot be missed by a measurable delay; timed limits can.
+    late = [d for d in deadlines if d.due_at and inc.aware_at and inc.aware_at < d.due_at < now]
     return {
         "phase": PHASE_NAMES[phase],
         "unit": org["name"],
