@@ -63,29 +63,42 @@ async def test_strict_record_is_in_database_when_durable(state_dsn, keys, tmp_pa
     await writer.close()
 
 
-async def test_outage_spools_then_replays_in_order(server_dsn, state_dsn, keys, tmp_path):
+async def test_outage_under_load_loses_nothing(state_dsn, keys, tmp_path):
+    """State database unreachable, then back, while eight sessions write (strict)."""
     info = psycopg.conninfo.conninfo_to_dict(state_dsn)
     outage = Outage(info.get("host", "127.0.0.1"), int(info.get("port", 5432)))
     await outage.restore()
     via = state_dsn.replace(f":{info.get('port', 5432)}/", f":{outage.port}/")
     writer = _writer(keys, via, tmp_path, mode="strict")
     await writer.start()
-    before = [writer.submit(_record(i)) for i in range(10)]
-    await writer.durable(before[-1])
+    completed: list[int] = []
+    running = True
+
+    async def session(n: int) -> None:
+        while running:
+            seq = writer.submit(_record(n))
+            await asyncio.wait_for(writer.durable(seq), 5)
+            completed.append(seq)
+
+    sessions = [asyncio.create_task(session(n)) for n in range(8)]
+    await asyncio.sleep(0.3)
     await outage.cut()
-    during = [writer.submit(_record(i)) for i in range(50)]
-    await asyncio.wait_for(writer.durable(during[-1]), 5)  # durable in the spool
-    assert writer.spool.pending()
+    before_cut = len(completed)
+    await asyncio.sleep(0.5)
+    assert writer.spool.pending()  # statements kept completing, durable in the spool
+    in_outage = len(completed)
     await outage.restore()
-    after = [writer.submit(_record(i)) for i in range(10)]
-    await asyncio.wait_for(writer.durable(after[-1]), 5)
+    await asyncio.sleep(0.5)
+    running = False
+    await asyncio.gather(*sessions)
     for _ in range(50):
         if not writer.spool.pending():
             break
         await asyncio.sleep(0.1)
     await writer.close()
     rows = await _log(state_dsn, writer.replica)
-    assert {r["seq"] for r in rows} >= set(before + during + after)
+    assert len(completed) > in_outage > before_cut > 0
+    assert set(completed) <= {r["seq"] for r in rows}
     assert verify_chain(rows, keys).ok and not writer.spool.pending()
     await outage.cut()
 
