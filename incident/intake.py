@@ -40,14 +40,16 @@ class IntakeResult:
 
 
 async def ingest(conn: asyncpg.Connection, settings: Settings,
-                 playbooks: dict[str, Playbook] | None = None) -> IntakeResult:
-    """Process alerts not yet seen; safe to call from several processes."""
+                 playbooks: dict[str, Playbook] | None = None,
+                 drill: bool = False) -> IntakeResult:
+    """Process alerts not yet seen; safe to call from several processes. `drill` marks the
+    incidents it opens as drills."""
     playbooks = load_dir(settings.playbooks_dir) if playbooks is None else playbooks
     result = IntakeResult()
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('privacy_gateway.intake'))")
         for alert in await conn.fetch(_NEW_ALERTS):
-            opened = await _signal(conn, settings, alert)
+            opened = await _signal(conn, settings, alert, drill)
             result.signals += 1
             if opened:
                 result.opened.append(opened)
@@ -71,8 +73,8 @@ def choose(playbooks: dict[str, Playbook], trigger: dict, grade: str) -> Playboo
     return None
 
 
-async def _signal(conn: asyncpg.Connection, settings: Settings,
-                  alert: asyncpg.Record) -> str | None:
+async def _signal(conn: asyncpg.Connection, settings: Settings, alert: asyncpg.Record,
+                  drill: bool) -> str | None:
     """Record one alert; returns the id of an incident it opened, if any."""
     intake = settings["intake"]
     case = await _case(conn, alert, intake["case_window"])
@@ -88,7 +90,7 @@ async def _signal(conn: asyncpg.Connection, settings: Settings,
     reason, grade = await _escalation(conn, settings, alert, case["id"])
     if reason is None:
         return None
-    return await _open_incident(conn, settings, alert, case["id"], reason, grade)
+    return await _open_incident(conn, settings, alert, case["id"], reason, grade, drill)
 
 
 async def _case(conn: asyncpg.Connection, alert: asyncpg.Record,
@@ -138,13 +140,13 @@ async def _grade(conn: asyncpg.Connection, settings: Settings, alert: asyncpg.Re
 
 
 async def _open_incident(conn: asyncpg.Connection, settings: Settings, alert: asyncpg.Record,
-                         case_id: int, reason: str, grade: str | None) -> str:
+                         case_id: int, reason: str, grade: str | None, drill: bool) -> str:
     severity = ALERT_SEVERITY.get(alert["severity"], "high")
     incident = await service.declare(
         conn, settings, title=f"{alert['rule']}: {alert['principal'] or '-'}"
                               f" / {alert['purpose'] or '-'}",
         severity=severity, principal=alert["principal"], purpose=alert["purpose"],
-        actor=ACTOR, discovered_at=alert["ts"])
+        actor=ACTOR, discovered_at=alert["ts"], drill=drill)
     trigger = {"rule": alert["rule"], "severity": alert["severity"], "alert": alert["id"]}
     await store.merge_facts(conn, incident.id, {"trigger": trigger, "case": case_id})
     if grade:

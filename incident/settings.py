@@ -53,6 +53,11 @@ def load(path: str | Path | None = None, base: dict[str, Any] | None = None) -> 
     return Settings(values=values)
 
 
+def defaults() -> dict[str, Any]:
+    """The packaged defaults alone (what a sandbox built from sample data needs)."""
+    return _read(DEFAULTS)
+
+
 def from_config(config: Any, settings_path: str | Path | None = None) -> Settings:
     """Settings for a gateway.yaml Config: state DSN, upstream, rules and playbooks."""
     if settings_path is None and config.path is not None:

@@ -21,7 +21,8 @@ class NotifyCustomers(Action):
     type = "notify.customers"
 
     async def run(self, ctx: Context, params: dict[str, Any]) -> Outcome:
-        dry_run = params.get("dry_run", True) is not False
+        # A drill never writes to real customers, whatever the playbook says.
+        dry_run = params.get("dry_run", True) is not False or ctx.incident.drill
         phase = params.get("phase", "initial")
         subjects = _subjects(ctx)
         channels = [channel(n, ctx.settings["channels"][n])

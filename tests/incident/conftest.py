@@ -11,6 +11,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+import yaml
 from aiohttp import web
 from aiosmtpd.controller import Controller
 from incident_support import AUDIT_SECRET, CUSTOMERS, KEY_ENV
@@ -138,3 +139,17 @@ def settings(state_dsn, rules_file, tmp_path, mailbox, receiver, monkeypatch):
     s.audit_key_env = KEY_ENV
     s.alert_sinks = [{"type": "webhook", "url": f"{receiver.url}/alerts", "format": "json"}]
     return s
+
+
+@pytest.fixture
+def config(tmp_path, state_dsn, rules_file, mailbox, receiver, settings):
+    (tmp_path / "gateway.yaml").write_text(yaml.safe_dump({
+        "upstream": state_dsn, "rules": str(rules_file),
+        "keys": {"audit_signing_key_env": KEY_ENV},
+        "alerts": [{"type": "webhook", "url": f"{receiver.url}/alerts", "format": "json"}]}))
+    (tmp_path / "incident.yaml").write_text(yaml.safe_dump({
+        "workdir": str(tmp_path / "work"),
+        "channels": settings["channels"], "security": settings["security"],
+        "customers": {"query": f"SELECT id::text AS subject, name, email, phone FROM {CUSTOMERS}"
+                               " WHERE id::text = ANY($1::text[])"}}, allow_unicode=True))
+    return str(tmp_path / "gateway.yaml")

@@ -7,25 +7,9 @@ import json
 import subprocess
 import sys
 
-import pytest
-import yaml
-from incident_support import CUSTOMERS, KEY_ENV, leak, principal_name
+from incident_support import leak, principal_name
 
 from incident.cli import main
-
-
-@pytest.fixture
-def config(tmp_path, state_dsn, rules_file, mailbox, receiver, settings):
-    (tmp_path / "gateway.yaml").write_text(yaml.safe_dump({
-        "upstream": state_dsn, "rules": str(rules_file),
-        "keys": {"audit_signing_key_env": KEY_ENV},
-        "alerts": [{"type": "webhook", "url": f"{receiver.url}/alerts", "format": "json"}]}))
-    (tmp_path / "incident.yaml").write_text(yaml.safe_dump({
-        "workdir": str(tmp_path / "work"),
-        "channels": settings["channels"], "security": settings["security"],
-        "customers": {"query": f"SELECT id::text AS subject, name, email, phone FROM {CUSTOMERS}"
-                               " WHERE id::text = ANY($1::text[])"}}, allow_unicode=True))
-    return str(tmp_path / "gateway.yaml")
 
 
 async def run(capsys, config: str, *argv: str) -> tuple[int, str, str]:
