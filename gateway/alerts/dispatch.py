@@ -28,14 +28,14 @@ SELECT id FROM privacy_gateway.alert_suppressions
  WHERE rule = $1 AND (principal IS NULL OR principal = $2) AND (purpose IS NULL OR purpose = $3)
    AND expires_at > now() ORDER BY id LIMIT 1"""
 _GROUP = """
-UPDATE privacy_gateway.alerts SET occurrences = occurrences + 1, last_seen = now()
+UPDATE privacy_gateway.alerts SET occurrences = occurrences + $3, last_seen = now()
  WHERE id = (SELECT id FROM privacy_gateway.alerts WHERE fingerprint = $1
               AND ts > now() - make_interval(secs => $2) ORDER BY id DESC LIMIT 1)
 RETURNING id"""
 _INSERT = """
 INSERT INTO privacy_gateway.alerts (ts, rule, severity, principal, purpose, summary, details,
-                                    fingerprint, replica, shadow, suppressed_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11) RETURNING id"""
+                                    fingerprint, replica, shadow, suppressed_by, occurrences)
+VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12) RETURNING id"""
 
 
 class AlertDispatcher:
@@ -47,10 +47,17 @@ class AlertDispatcher:
         self.group_seconds = group_seconds
         self._queue: asyncio.Queue[Alert | None] = asyncio.Queue()
         self._local: dict[str, float] = {}  # fingerprint -> monotonic time sent
+        self._queued: dict[str, int] = {}  # fingerprint -> occurrences waiting in the queue
         self._task: asyncio.Task | None = None
 
     def raise_alert(self, alert: Alert) -> None:
-        """Queue an alert (never waits)."""
+        """Queue an alert (never waits). Repeats of one still queued only add to its count,
+        so a detector firing on every statement costs one database round trip, not many."""
+        fingerprint = alert.fingerprint
+        if fingerprint in self._queued:
+            self._queued[fingerprint] += 1
+            return
+        self._queued[fingerprint] = 1
         self._queue.put_nowait(dataclasses.replace(alert, replica=alert.replica or self.replica))
 
     async def start(self) -> None:
@@ -67,6 +74,8 @@ class AlertDispatcher:
 
     async def _run(self) -> None:
         while (alert := await self._queue.get()) is not None:
+            count = self._queued.pop(alert.fingerprint, 1)
+            alert = dataclasses.replace(alert, occurrences=count)
             try:
                 await self.process(alert)
             except Exception:  # one bad alert must not stop the next ones
@@ -111,12 +120,12 @@ class AlertDispatcher:
 async def _store_in(conn: asyncpg.Connection, alert: Alert,
                     group_seconds: float) -> tuple[Alert, str]:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", alert.fingerprint)
-    if await conn.fetchval(_GROUP, alert.fingerprint, group_seconds):
+    if await conn.fetchval(_GROUP, alert.fingerprint, group_seconds, alert.occurrences):
         return alert, "grouped"
     suppressed = await conn.fetchval(_SUPPRESSED, alert.rule, alert.principal, alert.purpose)
     alert_id = await conn.fetchval(
         _INSERT, alert.ts, alert.rule, alert.severity, alert.principal, alert.purpose,
         alert.summary, json.dumps(alert.details), alert.fingerprint, alert.replica,
-        alert.shadow, suppressed)
+        alert.shadow, suppressed, alert.occurrences)
     stored = dataclasses.replace(alert, id=alert_id)
     return stored, "suppressed" if suppressed else "new"

@@ -8,7 +8,7 @@ database and compares the totals with `threshold` here.
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -50,7 +50,7 @@ class Detectors:
     def __init__(self, config: DetectionConfig, limits: Mapping[str, Mapping[str, int]],
                  canaries: Mapping[str, frozenset[str]]) -> None:
         self.config, self.limits, self.canaries = config, limits, canaries
-        self._lookups: dict[tuple, deque[tuple[float, int]]] = defaultdict(deque)
+        self._walks: dict[tuple, Walk] = {}
 
     def limit(self, rule: str, purpose: str | None) -> int | None:
         """A purpose's limit from the rules, else the detector's own `limit`."""
@@ -120,9 +120,11 @@ class Detectors:
         for t in use.tables:
             if len(t.subjects) != 1 or not str(t.subjects[0]).isdigit():
                 continue
-            run = self._walk(setting, (use.principal, use.purpose, t.table),
-                             use.ts.timestamp(), int(t.subjects[0]))
-            if run >= setting["lookups"]:
+            walk = self._walks.get((use.principal, use.purpose, t.table))
+            if walk is None:
+                walk = self._walks[(use.principal, use.purpose, t.table)] = Walk(setting)
+            run = walk.add(use.ts.timestamp(), int(t.subjects[0]))
+            if run:
                 out.append(alert(setting, use, f"{run} single-customer lookups walking"
                                  f" consecutive ids in {t.table}", group=t.table,
                                  table=t.table, lookups=run, window=setting["window"],
@@ -130,16 +132,44 @@ class Detectors:
                                  " enumeration"))
         return out
 
-    def _walk(self, setting: Setting, key: tuple, now: float, subject: int) -> int:
-        """Longest run of ids no further than max_gap apart among recent lookups."""
-        seen = self._lookups[key]
-        seen.append((now, subject))
-        while seen and (now - seen[0][0] > setting["window"]
-                        or len(seen) > 4 * setting["lookups"]):
-            seen.popleft()
-        ids = sorted({s for _, s in seen})
+
+class Walk:
+    """Recent point lookups of one principal x purpose x table (the last 4 x `lookups`).
+
+    Only a lookup next to a recent one (within max_gap) can lengthen a run, so the
+    sort is skipped for scattered lookups; after firing, the walk stays quiet for a
+    window so an ongoing enumeration raises one alert per window, not one per lookup.
+    """
+
+    def __init__(self, setting: Setting) -> None:
+        self.lookups, self.window = setting["lookups"], setting["window"]
+        self.gap = setting["max_gap"]
+        self.seen: deque[tuple[float, int]] = deque()
+        self.ids: dict[int, int] = {}
+        self.quiet_until = 0.0
+
+    def add(self, now: float, subject: int) -> int:
+        """Add a lookup; return the run length when it reaches `lookups`, else 0."""
+        self.seen.append((now, subject))
+        self.ids[subject] = self.ids.get(subject, 0) + 1
+        while now - self.seen[0][0] > self.window or len(self.seen) > 4 * self.lookups:
+            _, old = self.seen.popleft()
+            self.ids[old] -= 1
+            if not self.ids[old]:
+                del self.ids[old]
+        if now < self.quiet_until or len(self.ids) < self.lookups or not any(
+                subject + d in self.ids for d in range(-self.gap, self.gap + 1) if d):
+            return 0
+        run = self.longest_run()
+        if run < self.lookups:
+            return 0
+        self.quiet_until = now + self.window
+        return run
+
+    def longest_run(self) -> int:
+        ids = sorted(self.ids)
         best = run = 1
         for a, b in zip(ids, ids[1:], strict=False):
-            run = run + 1 if b - a <= setting["max_gap"] else 1
+            run = run + 1 if b - a <= self.gap else 1
             best = max(best, run)
         return best

@@ -46,7 +46,7 @@ class Metering:
         self.detectors = Detectors(self.detection, limits or {}, canaries or {})
         self.windows = SharedWindows(replica)
         self.subjects = SubjectWindows()
-        self._children: dict[tuple, tuple] = {}
+        self._children: dict[tuple | str, tuple] = {}  # labelled metrics, looked up once
         self._task: asyncio.Task | None = None
 
     def update_rules(self, limits: Mapping[str, Mapping[str, int]],
@@ -58,8 +58,9 @@ class Metering:
 
     def observe(self, use: StatementUse) -> None:
         """Account for one finished (or refused) statement. Never waits."""
-        metric("statements").labels(use.decision).inc()
-        metric("statement_seconds").labels(use.decision).observe(use.duration_s)
+        counter, latency = self._decision_children(use.decision)
+        counter.inc()
+        latency.observe(use.duration_s)
         for t in use.tables:
             rows, subjects, masked = self._metric_children(use, t.table)
             rows.inc(t.rows)
@@ -79,6 +80,14 @@ class Metering:
         if use.principal and use.purpose and any(t.subjects for t in use.tables) and \
                 self.detectors.limit("subjects_per_hour", use.purpose) is not None:
             self.subjects.touch(use.principal, use.purpose)
+
+    def _decision_children(self, decision: str) -> tuple:
+        children = self._children.get(decision)
+        if children is None:
+            children = (metric("statements").labels(decision),
+                        metric("statement_seconds").labels(decision))
+            self._children[decision] = children
+        return children
 
     def _metric_children(self, use: StatementUse, table: str) -> tuple:
         key = (use.principal or "", use.purpose or "", table)
