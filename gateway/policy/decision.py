@@ -1,0 +1,93 @@
+"""What the policy decided for one SQL string: the text to send, or a refusal, and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from gateway.policy.model import Treatment
+
+INSUFFICIENT_PRIVILEGE = "42501"
+SYNTAX_ERROR = "42601"
+
+# How precisely the rows of a statement can be attributed to data subjects:
+#   rows       each row's subjects arrive in the trailing `subject_columns` (see Decision)
+#   aggregate  classified rows were summarised (count, group by, ...): no per-row subjects
+#   unknown    classified data may be returned but rows cannot be attributed
+#   none       no classified table is read
+Exposure = Literal["rows", "aggregate", "unknown", "none"]
+
+
+class Refused(Exception):
+    """Raised inside the analysis; becomes Decision.refusal."""
+
+    def __init__(self, message: str, sqlstate: str = INSUFFICIENT_PRIVILEGE) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The error the client gets instead of running the statement."""
+
+    sqlstate: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ColumnDecision:
+    """One classified column the statement touches, and how it is treated."""
+
+    table: str  # 'schema.table' whose rules apply
+    column: str
+    class_name: str
+    treatment: Treatment
+    lookup: bool = False  # an equality predicate on it compares with the clear value
+
+
+@dataclass(frozen=True)
+class StatementInfo:
+    """One statement of the string (a simple Query may carry several)."""
+
+    kind: str  # select, insert, update, delete, copy, declare, explain, set, ddl, other
+    tables: frozenset[str]  # classified tables read or written
+    exposure: Exposure
+    rewritten: bool
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of `rewrite()` for one SQL string under one purpose.
+
+    sql: the text to send upstream (rewritten, or the original when nothing classified is
+        touched); None when refused.
+    refusal: set when the statement must not run (sqlstate + message for ErrorResponse).
+    kind: the statement kind, or 'multi' for several statements, 'empty' for none.
+    tables: classified tables ('schema.table') touched by any statement.
+    columns: classified columns touched, with their treatment (for explain, audit, metering).
+    subject_columns: when non-empty, the rewritten statement returns len(subject_columns)
+        extra columns at the END of each row, holding the subject key of the table named at
+        that position; the session strips them from RowDescription and every DataRow before
+        forwarding (and, for Bind with per-column result formats, appends one text format
+        code per extra column). Only set for a single top-level SELECT.
+    exposure: see Exposure (for a multi-statement string: the least precise of them).
+    """
+
+    sql: str | None
+    refusal: Refusal | None = None
+    kind: str = "other"
+    tables: frozenset[str] = frozenset()
+    columns: tuple[ColumnDecision, ...] = ()
+    subject_columns: tuple[str, ...] = ()
+    exposure: Exposure = "none"
+    statements: tuple[StatementInfo, ...] = field(default_factory=tuple)
+    purpose: str | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.refusal is None
+
+    @property
+    def rewritten(self) -> bool:
+        return any(s.rewritten for s in self.statements)

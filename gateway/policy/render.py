@@ -1,0 +1,181 @@
+"""Turn an analysis into text edits: masking derived tables, COPY, RETURNING, subject keys."""
+
+from __future__ import annotations
+
+from gateway.policy.analyze import Analysis
+from gateway.policy.masks import masked_expr
+from gateway.policy.scope import Item, flatten
+from gateway.policy.sqltext import Edit, apply_edits, quote_ident, quote_literal
+
+DML_CTE = "pgw_changed"
+SUBJECT_ALIAS = "pgw_subject"
+# Aggregates always known, whatever the catalog snapshot holds.
+_AGGREGATES = frozenset({
+    "count", "sum", "avg", "min", "max", "array_agg", "string_agg", "json_agg", "jsonb_agg",
+    "json_object_agg", "jsonb_object_agg", "bool_and", "bool_or", "every", "bit_and", "bit_or",
+    "xmlagg", "stddev", "variance", "mode", "percentile_cont", "percentile_disc",
+})
+
+
+def derived_sql(a: Analysis, item: Item, key: bytes | None, source: str | None = None,
+                only: bool = False) -> str:
+    """SELECT returning every column of `item` under its treatment for the purpose."""
+    tdef = a.rules.tables[item.table]
+    parts = []
+    for column in item.columns:
+        class_name = tdef.columns.get(column.name)
+        name = quote_ident(column.name)
+        treatment = a.treatment(class_name) if class_name else "show"
+        if treatment == "show":
+            parts.append(name)
+        elif treatment == "mask":
+            cls = a.rules.classes[class_name]
+            parts.append(f"{masked_expr(cls, column, a.rules, key)} AS {name}")
+        else:  # hide; deny is never referenced (refused) and NULL keeps `*` in shape
+            parts.append(f"NULL::{column.type} AS {name}")
+    if source is None:
+        schema, relname = item.relation.split(".", 1)
+        source = ("ONLY " if only else "") + f"{quote_ident(schema)}.{quote_ident(relname)}"
+    filters = [] if source == quote_ident(DML_CTE) else _filters(a, item)
+    filters += item.lookups
+    where = f" WHERE {' AND '.join(filters)}" if filters else ""
+    return f"SELECT {', '.join(parts)} FROM {source}{where}"
+
+
+def _filters(a: Analysis, item: Item) -> list[str]:
+    """Consent and retention: rows the purpose may not see are not there at all."""
+    out = []
+    purpose = a.purpose
+    if purpose and purpose.consent_table == item.table:
+        out.append(f"{quote_ident(purpose.consent_column)} IS TRUE")
+    retention = a.rules.tables[item.table].retention
+    if retention:
+        out.append(f"{quote_ident(retention.column)} >= now() - "
+                   f"{quote_literal(retention.interval)}::interval")
+    return out
+
+
+def splice(a: Analysis, item: Item, key: bytes | None) -> Edit:
+    """Replace the relation name of a FROM entry by its masking derived table."""
+    text, rv = a.text, item.node
+    start = text.pos(rv["location"])
+    parts = 1 + ("schemaname" in rv) + ("catalogname" in rv)
+    tokens = text.tokens
+    end = tokens.name_end(start, parts)
+    name_index = tokens.index_at(start)
+    only = not rv.get("inh", False)
+    if only:
+        if tokens.name(name_index - 1) != "ONLY":
+            raise LookupError("ONLY in an unexpected form")
+        start = tokens.items[name_index - 1].start
+    after = name_index + 2 * (parts - 1) + 1
+    if tokens.name(after) == "ASCII_42":  # `table *`: descendants included, as by default
+        end = tokens.end(after)
+    alias = "" if rv.get("alias") else f" AS {quote_ident(rv['relname'])}"
+    return Edit(start, end, f"({derived_sql(a, item, key, only=only)}){alias}")
+
+
+def copy_edit(a: Analysis, stmt: dict, item: Item, names: list[str], key: bytes | None) -> Edit:
+    """COPY table [(cols)] TO ...  ->  COPY (SELECT cols FROM masked) TO ..."""
+    rv = stmt["relation"]
+    start = a.text.pos(rv["location"])
+    to = a.text.tokens.keyword_after(start, "TO")
+    if to is None:
+        raise LookupError("COPY without TO")
+    cols = ", ".join(quote_ident(n) for n in names)
+    alias = quote_ident(rv["relname"])
+    return Edit(start, to, f"(SELECT {cols} FROM ({derived_sql(a, item, key)}) AS {alias}) ")
+
+
+def returning_edit(a: Analysis, span: tuple[int, int], key: bytes | None, edits: list[Edit]
+                   ) -> Edit:
+    """Wrap a DML statement so its RETURNING list reads masked values of the changed rows."""
+    node, target = a.returning_wrap
+    exprs = (node.get("returningClause") or {}).get("exprs") or node["returningList"]
+    tokens = a.text.tokens
+    first = min(a.text.pos(e["ResTarget"]["location"]) for e in exprs)
+    keyword = tokens.keyword_before(first, "RETURNING")
+    start, stop = span
+    last = tokens.index_before(stop)
+    end = tokens.end(last) if tokens.name(last) != "ASCII_59" else tokens.items[last].start
+    inner = [e for e in edits if start <= e.start and e.end <= end]
+    for e in inner:
+        edits.remove(e)
+    head = _sub(a.text.sql, inner, start, keyword)
+    listed = _sub(a.text.sql, inner, first, end)
+    cte = quote_ident(DML_CTE)
+    masked = derived_sql(a, target, key, source=cte)
+    alias = quote_ident(target.alias)
+    return Edit(start, end, f"WITH {cte} AS ({head} RETURNING *) "
+                            f"SELECT {listed} FROM ({masked}) AS {alias}")
+
+
+def _sub(sql: str, edits: list[Edit], start: int, end: int) -> str:
+    inside = [Edit(e.start - start, e.end - start, e.text) for e in edits
+              if start <= e.start and e.end <= end]
+    return apply_edits(sql[start:end], inside)
+
+
+def subject_edit(a: Analysis, key_mask: bool = False) -> tuple[Edit | None, tuple[str, ...], str]:
+    """Append the subject key of each classified entry to a top-level SELECT's output.
+
+    Returns the edit, the tables of the appended columns, and the exposure kind."""
+    stmt, scope = a.top, a.top_scope
+    if scope is None or not scope.classified_here():
+        return None, (), "unknown" if a.tables else "none"
+    if _aggregated(a, stmt):
+        return None, (), "aggregate"
+    if stmt.get("distinctClause") or not stmt.get("targetList") or "intoClause" in stmt:
+        return None, (), "unknown"
+    entries = [i for i in flatten(scope.items) if i.classified]
+    keys = []
+    for item in entries:
+        subject = a.rules.tables[item.table].subject
+        class_name = a.rules.tables[item.table].columns.get(subject or "")
+        if subject is None or (class_name and a.treatment(class_name) != "show"):
+            return None, (), "unknown"
+        visible = [v for v, r in item.renamed.items() if r == subject] or [subject]
+        keys.append((item, visible[0]))
+    first = min(_first_location(a, e) for e in stmt["fromClause"])
+    where = a.text.tokens.keyword_before(first, "FROM")
+    if where is None:
+        return None, (), "unknown"
+    added = "".join(f", {quote_ident(i.alias)}.{quote_ident(s)} AS {SUBJECT_ALIAS}"
+                    for i, s in keys)
+    return Edit(where, where, added + " "), tuple(i.table for i, _ in keys), "rows"
+
+
+def _aggregated(a: Analysis, stmt: dict) -> bool:
+    if stmt.get("groupClause") or stmt.get("havingClause"):
+        return True
+    names = _AGGREGATES | a.catalog.aggregates
+    stack: list = [stmt.get("targetList"), stmt.get("sortClause")]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            call = node.get("FuncCall")
+            if call and "over" not in call:
+                fname = call["funcname"][-1]["String"]["sval"].lower()
+                if fname in names or call.get("agg_star") or call.get("agg_distinct"):
+                    return True
+            if "SubLink" in node:
+                continue  # a subquery's aggregates do not group this block
+            stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+    return False
+
+
+def _first_location(a: Analysis, entry: dict) -> int:
+    stack, found = [entry], []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k == "location" and isinstance(v, int) and v >= 0:
+                    found.append(v)
+                elif isinstance(v, (dict, list)):
+                    stack.append(v)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return a.text.pos(min(found))

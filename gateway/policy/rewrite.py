@@ -1,0 +1,160 @@
+"""The policy entry point: SQL text + purpose -> Decision (rewritten text or a refusal)."""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+
+from pglast.parser import ParseError, parse_sql_json
+
+from gateway.policy import (
+    dml,  # noqa: F401  (registers the DML and COPY handlers)
+    render,
+)
+from gateway.policy.analyze import Analysis, Text
+from gateway.policy.catalog import Catalog
+from gateway.policy.decision import (
+    SYNTAX_ERROR,
+    ColumnDecision,
+    Decision,
+    Refusal,
+    Refused,
+    StatementInfo,
+)
+from gateway.policy.masks import MaskKeyMissing
+from gateway.policy.model import Purpose, Rules
+from gateway.policy.scope import Scope
+from gateway.policy.sqltext import Edit, apply_edits
+
+_KINDS = {
+    "SelectStmt": "select", "InsertStmt": "insert", "UpdateStmt": "update",
+    "DeleteStmt": "delete", "CopyStmt": "copy", "DeclareCursorStmt": "declare",
+    "ExplainStmt": "explain", "VariableSetStmt": "set", "VariableShowStmt": "show",
+    "TransactionStmt": "transaction", "FetchStmt": "fetch", "ClosePortalStmt": "close",
+    "MergeStmt": "merge", "CreateTableAsStmt": "create_table_as",
+}
+_PRECISION = ("none", "rows", "aggregate", "unknown")
+
+
+def rewrite(sql: str, purpose: Purpose | None, rules: Rules, catalog: Catalog,
+            mask_key: bytes | None = None) -> Decision:
+    """Analyse `sql` for `purpose` (None: no purpose bound) and decide what to send.
+
+    Pure and uncached; see PolicyCache for the cached form the session uses."""
+    name = purpose.name if purpose else None
+    try:
+        tree = json.loads(parse_sql_json(sql))
+    except ParseError as exc:
+        where = f" at position {exc.location}" if getattr(exc, "location", None) else ""
+        return _refusal(SYNTAX_ERROR, f"privacy gateway: cannot verify a statement that does "
+                                      f"not parse (syntax error{where})", name)
+    statements = tree.get("stmts", [])
+    if not statements:
+        return Decision(sql=sql, kind="empty", purpose=name)
+    text = Text(sql)
+    try:
+        return _decide(text, statements, purpose, rules, catalog, mask_key)
+    except Refused as exc:
+        return _refusal(exc.sqlstate, exc.message, name)
+    except MaskKeyMissing:
+        return _refusal("42501", "privacy gateway: cannot verify: the hash mask needs "
+                                 "a deployment key (keys.mask_hash_key_env)", name)
+    except (LookupError, ValueError, TypeError, AttributeError):
+        # an unexpected tree shape is not understood, so it does not run (fail closed)
+        return _refusal("42501", "privacy gateway: cannot verify this statement", name)
+
+
+def _decide(text: Text, statements: list[dict], purpose: Purpose | None, rules: Rules,
+            catalog: Catalog, mask_key: bytes | None) -> Decision:
+    edits: list[Edit] = []
+    infos: list[StatementInfo] = []
+    columns: dict[tuple[str, str], ColumnDecision] = {}
+    subject_tables: tuple[str, ...] = ()
+    for raw in statements:
+        node = raw["stmt"]
+        kind_name, inner = next(iter(node.items()))
+        a = Analysis(text, rules, purpose, catalog)
+        a.top = inner
+        a.visit(node, Scope())
+        stmt_edits, exposure, subjects = _render(a, raw, len(statements) == 1, mask_key)
+        edits.extend(stmt_edits)
+        columns.update(a.columns)
+        subject_tables = subjects or subject_tables
+        infos.append(StatementInfo(kind=_KINDS.get(kind_name, "utility"),
+                                   tables=frozenset(a.tables), exposure=exposure,
+                                   rewritten=bool(stmt_edits)))
+    sql = apply_edits(text.sql, edits) if edits else text.sql
+    exposure = max((i.exposure for i in infos), key=_PRECISION.index)
+    return Decision(
+        sql=sql, kind=infos[0].kind if len(infos) == 1 else "multi",
+        tables=frozenset().union(*(i.tables for i in infos)),
+        columns=tuple(columns.values()), subject_columns=subject_tables, exposure=exposure,
+        statements=tuple(infos), purpose=purpose.name if purpose else None)
+
+
+def _render(a: Analysis, raw: dict, alone: bool, key: bytes | None
+            ) -> tuple[list[Edit], str, tuple[str, ...]]:
+    edits = list(a.edits)
+    edits.extend(render.splice(a, item, key) for item in a.derived)
+    edits.extend(render.copy_edit(a, stmt, item, names, key) for stmt, item, names in a.copies)
+    exposure, subjects = ("none" if not a.tables else "unknown"), ()
+    if a.returning_wrap is not None:
+        start = a.text.pos(raw.get("stmt_location", 0))
+        length = raw.get("stmt_len", 0)
+        stop = a.text.pos(raw.get("stmt_location", 0) + length) if length else len(a.text.sql)
+        edits.append(render.returning_edit(a, (start, stop), key, edits))
+    elif a.top_scope is not None:
+        edit, subjects, exposure = render.subject_edit(a)
+        if edit is not None and alone:
+            edits.append(edit)
+        elif edit is not None:
+            subjects, exposure = (), "unknown"
+    if a.tables and not edits and exposure == "unknown" and not a.columns:
+        exposure = "none"  # writes or utilities that return no classified rows
+    return edits, exposure, subjects
+
+
+def _refusal(sqlstate: str, message: str, purpose: str | None) -> Decision:
+    return Decision(sql=None, refusal=Refusal(sqlstate, message), kind="refused", purpose=purpose)
+
+
+class PolicyCache:
+    """An LRU of decisions keyed by SQL text, purpose, rules version and catalog version,
+    so repeated statements (prepared or not) cost a dictionary lookup."""
+
+    def __init__(self, rules: Rules, catalog: Catalog, mask_key: bytes | None = None,
+                 size: int = 4096) -> None:
+        self.rules = rules
+        self.catalog = catalog
+        self.mask_key = mask_key
+        self.size = size
+        self._entries: OrderedDict[tuple, Decision] = OrderedDict()
+        self._stamp = (rules.version, catalog.version)
+        self.hits = self.misses = 0
+
+    def decide(self, sql: str, purpose: str | None) -> Decision:
+        """The decision for `sql` under the purpose named (None: no purpose bound)."""
+        key = (sql, purpose, self._stamp)
+        entries = self._entries
+        decision = entries.get(key)
+        if decision is not None:
+            entries.move_to_end(key)
+            self.hits += 1
+            return decision
+        self.misses += 1
+        bound = self.rules.purposes.get(purpose) if purpose is not None else None
+        if purpose is not None and bound is None:
+            decision = _refusal("42501", f"purpose {purpose} is not defined in the rules", purpose)
+        else:
+            decision = rewrite(sql, bound, self.rules, self.catalog, self.mask_key)
+        entries[key] = decision
+        if len(entries) > self.size:
+            entries.popitem(last=False)
+        return decision
+
+    def replace(self, rules: Rules | None = None, catalog: Catalog | None = None) -> None:
+        """Swap in new rules and/or catalog (a reload); old decisions are dropped."""
+        self.rules = rules or self.rules
+        self.catalog = catalog or self.catalog
+        self._stamp = (self.rules.version, self.catalog.version)
+        self._entries.clear()

@@ -1,0 +1,122 @@
+"""The bypass corpus and the CRM queries, rewritten and run on a real PostgreSQL.
+
+The runner stands in for the gateway session: it asks the policy for a decision, sends the
+rewritten text with a real client (psycopg), strips the subject-key columns the rewrite
+adds, and hands everything the client would see to the corpus checks.
+"""
+
+from __future__ import annotations
+
+import re
+
+import psycopg
+import pytest
+
+from gateway.policy.catalog import Catalog
+from gateway.policy.rewrite import PolicyCache
+from gateway.policy.rules import Rules
+from tests.policy.bypass_corpus import CASES, Case, Outcome, legit_cases, problems
+
+MASK_KEY = b"test deployment key"
+
+
+@pytest.fixture(scope="module")
+def policy(crm_rules: Rules, crm_catalog: Catalog) -> PolicyCache:
+    return PolicyCache(crm_rules, crm_catalog, mask_key=MASK_KEY)
+
+
+def _numbered(sql: str) -> str:
+    """psycopg's %s placeholders as the $n a client sends on the wire."""
+    count = iter(range(1, 100))
+    return re.sub(r"%s", lambda _: f"${next(count)}", sql)
+
+
+def run_case(policy: PolicyCache, dsn: str, c: Case) -> Outcome:
+    outcome = Outcome()
+    with psycopg.connect(dsn, autocommit=True, cursor_factory=psycopg.RawCursor) as conn:
+        for i, step in enumerate(c.steps):
+            last = i == len(c.steps) - 1
+            decision = policy.decide(_numbered(step), c.purpose)
+            if decision.refusal:
+                outcome.refused = True
+                outcome.sqlstate = decision.refusal.sqlstate
+                outcome.errors.append(decision.refusal.message)
+                outcome.texts.append(decision.refusal.message)
+                break
+            params = c.params if last else ()
+            try:
+                _execute(conn, decision, params, c.binary and last, outcome)
+            except psycopg.Error as exc:
+                outcome.errors.append(str(exc))
+                outcome.texts.extend([str(exc), str(exc.diag.message_detail or "")])
+    return outcome
+
+
+def _execute(conn: psycopg.Connection, decision, params: tuple, binary: bool,
+             outcome: Outcome) -> None:
+    cur = conn.cursor(binary=binary)
+    if decision.kind == "copy" and "STDOUT" in decision.sql.upper():
+        with cur.copy(decision.sql) as copy:
+            for block in copy:
+                outcome.texts.append(bytes(block).decode("utf-8", "replace"))
+                outcome.rows += 1
+        return
+    cur.execute(decision.sql, params or None, prepare=False)
+    strip = len(decision.subject_columns)
+    while True:
+        if cur.description is not None:
+            for row in cur.fetchall():
+                cells = row[: len(row) - strip] if strip else row
+                outcome.rows += 1
+                outcome.texts.extend(_text(v) for v in cells)
+        if not cur.nextset():
+            break
+
+
+def _text(value: object) -> str:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        raw = bytes(value)
+        return raw.hex() + " " + raw.decode("utf-8", "replace")
+    return str(value)
+
+
+@pytest.mark.parametrize("c", CASES, ids=[c.name for c in CASES])
+def test_bypass_attempt(policy: PolicyCache, crm_dsn: str, c: Case) -> None:
+    assert problems(c, run_case(policy, crm_dsn, c)) == []
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(CASES) >= 60
+
+
+LEGIT = legit_cases()
+
+
+@pytest.mark.parametrize("q", LEGIT, ids=[q.name for q in LEGIT])
+def test_crm_query_returns_masked_rows(policy: PolicyCache, crm_dsn: str, q) -> None:
+    decision = policy.decide(_numbered(q.sql), q.purpose)
+    assert decision.refusal is None
+    with psycopg.connect(crm_dsn, cursor_factory=psycopg.RawCursor) as conn:
+        rows = conn.execute(decision.sql, q.params or None).fetchall()
+    strip = len(decision.subject_columns)
+    got = tuple(tuple(r[: len(r) - strip]) if strip else tuple(r) for r in rows)
+    assert got == q.expected
+
+
+def test_subject_columns_carry_the_customer(policy: PolicyCache, crm_dsn: str) -> None:
+    decision = policy.decide("SELECT c.name, o.total FROM customers c JOIN orders o "
+                             "ON o.customer_id = c.id WHERE c.id = 5", "customer_service")
+    assert decision.subject_columns == ("public.customers", "public.orders")
+    assert decision.exposure == "rows"
+    with psycopg.connect(crm_dsn) as conn:
+        rows = conn.execute(decision.sql).fetchall()
+    assert rows and all(r[-2:] == (5, 5) for r in rows)
+
+
+@pytest.mark.parametrize("sql", ["SELECT phone FROM customers", "SELECT row_to_json(c) FROM "
+                                 "customers c", "SELECT md5(id_no) FROM customers"])
+def test_checker_sees_clear_values_without_the_rewrite(crm_dsn: str, sql: str) -> None:
+    with psycopg.connect(crm_dsn) as conn:
+        texts = [_text(v) for row in conn.execute(sql).fetchall() for v in row]
+    c = Case("control", (sql,))
+    assert problems(c, Outcome(rows=len(texts), texts=texts))
