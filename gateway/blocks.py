@@ -9,6 +9,7 @@ BlockList without polling. The gateway refuses logins of a blocked principal (SQ
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 from collections.abc import Awaitable, Callable
@@ -162,3 +163,80 @@ async def _remove(conn: asyncpg.Connection, table: str, key: str, name: str,
             f"DELETE FROM privacy_gateway.{table} WHERE {key} = $1 RETURNING true", name)
         await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, json.dumps(event))
     return bool(deleted)
+
+
+class BlockWatcher:
+    """Keeps one replica's BlockList current: load, LISTEN, reconnect, periodic reload.
+
+    `on_block(principal)` runs for each principal newly blocked, so the replica can end
+    its live sessions (57P01). While the state database is unreachable the last known
+    list stays in force; after reconnecting the list is reloaded, so a change announced
+    during the outage is not missed.
+    """
+
+    def __init__(self, connect: Callable[[], Awaitable[asyncpg.Connection]],
+                 on_block: Callable[[str], None] | None = None,
+                 reload_seconds: float = 30.0, retry_seconds: float = 1.0) -> None:
+        self.blocks = BlockList()
+        self._connect, self._on_block = connect, on_block
+        self.reload_seconds, self.retry_seconds = reload_seconds, retry_seconds
+        self._task: asyncio.Task | None = None
+        self.connected = asyncio.Event()
+
+    async def start(self) -> None:
+        """First load (waits for it, up to a try), then keep watching in the background."""
+        self._task = asyncio.create_task(self._run(), name="block-watcher")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.connected.wait(), 5)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def _apply(self, event: dict[str, Any]) -> None:
+        before = set(self.blocks.principals)
+        self.blocks.apply(event)
+        self._announce(set(self.blocks.principals) - before)
+
+    def _replace(self, fresh: BlockList) -> None:
+        added = set(fresh.principals) - set(self.blocks.principals)
+        self.blocks.principals, self.blocks.purposes = fresh.principals, fresh.purposes
+        self._announce(added)
+
+    def _announce(self, principals: set[str]) -> None:
+        for principal in sorted(principals):
+            if self._on_block is not None:
+                self._on_block(principal)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                conn = await self._connect()
+            except (OSError, TimeoutError, asyncpg.PostgresError):
+                await asyncio.sleep(self.retry_seconds)
+                continue
+            try:
+                await self._watch(conn)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                pass  # reconnect below; the last known list stays in force
+            finally:
+                self.connected.clear()
+                with contextlib.suppress(Exception):
+                    await conn.close()
+            await asyncio.sleep(self.retry_seconds)
+
+    async def _watch(self, conn: asyncpg.Connection) -> None:
+        """Listen and reload on one connection until it is lost."""
+        lost = asyncio.Event()
+        conn.add_termination_listener(lambda _conn: lost.set())
+        await listen(conn, self._apply)
+        self._replace(await load_blocks(conn))
+        self.connected.set()
+        while not lost.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(lost.wait(), self.reload_seconds)
+            if not lost.is_set():
+                self._replace(await load_blocks(conn))

@@ -105,3 +105,32 @@ def test_apply_ignores_unknown_actions():
     state.apply({"action": "block", "principal": "a"})
     state.apply({"action": "something-new"})
     assert state.is_blocked("a") and not state.is_frozen("a")
+
+
+async def test_watcher_follows_changes_and_survives_a_lost_connection(dsn):
+    name = f"p_{uuid.uuid4().hex[:8]}"
+    ended: list[str] = []
+    app_name = f"watcher-{name}"
+    watcher = blocks.BlockWatcher(
+        lambda: asyncpg.connect(dsn, server_settings={"application_name": app_name}),
+        ended.append,
+                                  reload_seconds=0.2, retry_seconds=0.05)
+    await watcher.start()
+    admin = await asyncpg.connect(dsn)
+    await blocks.block_principal(admin, name, "leak")
+    await _until(lambda: watcher.blocks.is_blocked(name))
+    assert ended == [name]
+
+    # The listening connection dies; a block made meanwhile arrives after reconnecting.
+    assert await admin.fetchval("SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))"
+                                " FROM pg_stat_activity WHERE application_name = $1",
+                                app_name) == 1
+    other = f"{name}_2"
+    await blocks.block_principal(admin, other, "leak")
+    await _until(lambda: watcher.blocks.is_blocked(other), timeout=3.0)
+    assert watcher.blocks.is_blocked(name) and sorted(ended) == sorted([name, other])
+    await blocks.unblock_principal(admin, name)
+    await blocks.unblock_principal(admin, other)
+    await _until(lambda: not watcher.blocks.is_blocked(other), timeout=3.0)
+    await watcher.close()
+    await admin.close()
