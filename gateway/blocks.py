@@ -203,7 +203,11 @@ class BlockWatcher:
 
     def _replace(self, fresh: BlockList) -> None:
         added = set(fresh.principals) - set(self.blocks.principals)
-        self.blocks.principals, self.blocks.purposes = fresh.principals, fresh.purposes
+        # In place: the session code may hold references to these mappings.
+        for mine, theirs in ((self.blocks.principals, fresh.principals),
+                             (self.blocks.purposes, fresh.purposes)):
+            mine.clear()
+            mine.update(theirs)
         self._announce(added)
 
     def _announce(self, principals: set[str]) -> None:
