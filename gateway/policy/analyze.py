@@ -3,6 +3,8 @@ purpose's treatments, and collect the text edits that mask what the statement re
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from typing import Any
 
 from gateway.policy import guards
@@ -17,6 +19,12 @@ Node = dict[str, Any]
 
 # Statements whose query is refused when it touches classified tables (stored or planned).
 PROBED = {"ExplainStmt": "EXPLAIN", "PrepareStmt": "PREPARE", "ViewStmt": "CREATE VIEW"}
+# Aggregates always known, whatever the catalog snapshot holds.
+AGGREGATES = frozenset({
+    "count", "sum", "avg", "min", "max", "array_agg", "string_agg", "json_agg", "jsonb_agg",
+    "json_object_agg", "jsonb_object_agg", "bool_and", "bool_or", "every", "bit_and", "bit_or",
+    "xmlagg", "stddev", "variance", "mode", "percentile_cont", "percentile_disc",
+})
 # Expression-level clauses of a SELECT block, visited after its FROM clause.
 SELECT_CLAUSES = ("targetList", "whereClause", "groupClause", "havingClause", "windowClause",
                   "sortClause", "distinctClause", "limitCount", "limitOffset", "lockingClause")
@@ -25,9 +33,10 @@ SELECT_CLAUSES = ("targetList", "whereClause", "groupClause", "havingClause", "w
 class Analysis:
     """One statement's analysis; a fresh instance per statement."""
 
-    def __init__(self, text: Text, rules: Rules, purpose: Purpose | None, catalog: Catalog
-                 ) -> None:
+    def __init__(self, text: Text, rules: Rules, purpose: Purpose | None, catalog: Catalog,
+                 memo: dict | None = None) -> None:
         self.text = text
+        self.memo = {} if memo is None else memo  # rendered projections, shared by a cache
         self.rules = rules
         self.purpose = purpose
         self.catalog = catalog
@@ -283,6 +292,35 @@ class Text:
             self._tokens = Tokens(self.sql)
         return self._tokens
 
+    def name_end(self, pos: int, rv: Node) -> int:
+        """End of the relation name of RangeVar `rv` starting at `pos`."""
+        parts = [rv[k] for k in ("catalogname", "schemaname", "relname") if k in rv]
+        match = _plain_name(parts).match(self.sql, pos)
+        if match and not _IDENT_CHAR.match(self.sql, match.end()):
+            return match.end()
+        return self.tokens.name_end(pos, len(parts))  # quoted, escaped or commented names
+
+    def from_before(self, pos: int) -> int | None:
+        """Start of the FROM keyword that introduces the entry starting at `pos`."""
+        head = self.sql[:pos].rstrip()
+        if head[-4:].lower() == "from" and not _IDENT_CHAR.match(head, len(head) - 5):
+            return len(head) - 4
+        return self.tokens.keyword_before(pos, "FROM")
+
+
+_IDENT_CHAR = re.compile(r"[A-Za-z0-9_$\x80-\uffff]")
+
+
+@lru_cache(maxsize=256)
+def _plain_name_cached(parts: tuple[str, ...]) -> re.Pattern[str]:
+    if not all(re.fullmatch(r"[a-z_][a-z0-9_$]*", p) for p in parts):
+        return re.compile(r"(?!)")  # never matches: use the tokens
+    return re.compile(r"\s*\.\s*".join(parts), re.IGNORECASE)
+
+
+def _plain_name(parts: list[str]) -> re.Pattern[str]:
+    return _plain_name_cached(tuple(parts))
+
 
 def _names(fields: list[Node]) -> list[str]:
     return [f["String"]["sval"] if "String" in f else "*" for f in fields]
@@ -300,6 +338,9 @@ def _func_call(a: Analysis, node: Node, scope: Scope) -> None:
         const = args[0].get("A_Const", {}).get("sval", {}).get("sval")
         value = args[1].get("A_Const", {}).get("sval", {}).get("sval") if len(args) > 1 else None
         guards.check_setting(const, value)
+    if "over" not in node and (name in AGGREGATES or name in a.catalog.aggregates
+                               or node.get("agg_star") or node.get("agg_distinct")):
+        scope.aggregated = True
     if name in a.catalog.risky_functions and a.rules.tables:
         raise Refused(f"privacy gateway: cannot verify function {name}: "
                       "it may read classified tables")

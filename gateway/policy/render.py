@@ -9,17 +9,20 @@ from gateway.policy.sqltext import Edit, apply_edits, quote_ident, quote_literal
 
 DML_CTE = "pgw_changed"
 SUBJECT_ALIAS = "pgw_subject"
-# Aggregates always known, whatever the catalog snapshot holds.
-_AGGREGATES = frozenset({
-    "count", "sum", "avg", "min", "max", "array_agg", "string_agg", "json_agg", "jsonb_agg",
-    "json_object_agg", "jsonb_object_agg", "bool_and", "bool_or", "every", "bit_and", "bit_or",
-    "xmlagg", "stddev", "variance", "mode", "percentile_cont", "percentile_disc",
-})
-
-
 def derived_sql(a: Analysis, item: Item, key: bytes | None, source: str | None = None,
                 only: bool = False) -> str:
     """SELECT returning every column of `item` under its treatment for the purpose."""
+    memo_key = (item.relation, a.purpose_name, a.copy_mode, only, source)
+    cached = a.memo.get(memo_key)
+    if cached is None:
+        cached = a.memo[memo_key] = _projection(a, item, key, source, only)
+    head, filters = cached
+    filters = filters + item.lookups if item.lookups else filters
+    return f"{head} WHERE {' AND '.join(filters)}" if filters else head
+
+
+def _projection(a: Analysis, item: Item, key: bytes | None, source: str | None,
+                only: bool) -> tuple[str, list[str]]:
     tdef = a.rules.tables[item.table]
     parts = []
     for column in item.columns:
@@ -37,9 +40,7 @@ def derived_sql(a: Analysis, item: Item, key: bytes | None, source: str | None =
         schema, relname = item.relation.split(".", 1)
         source = ("ONLY " if only else "") + f"{quote_ident(schema)}.{quote_ident(relname)}"
     filters = [] if source == quote_ident(DML_CTE) else _filters(a, item)
-    filters += item.lookups
-    where = f" WHERE {' AND '.join(filters)}" if filters else ""
-    return f"SELECT {', '.join(parts)} FROM {source}{where}"
+    return f"SELECT {', '.join(parts)} FROM {source}", filters
 
 
 def _filters(a: Analysis, item: Item) -> list[str]:
@@ -59,18 +60,17 @@ def splice(a: Analysis, item: Item, key: bytes | None) -> Edit:
     """Replace the relation name of a FROM entry by its masking derived table."""
     text, rv = a.text, item.node
     start = text.pos(rv["location"])
-    parts = 1 + ("schemaname" in rv) + ("catalogname" in rv)
-    tokens = text.tokens
-    end = tokens.name_end(start, parts)
-    name_index = tokens.index_at(start)
+    end = text.name_end(start, rv)
     only = not rv.get("inh", False)
     if only:
+        tokens = text.tokens
+        name_index = tokens.index_at(start)
         if tokens.name(name_index - 1) != "ONLY":
             raise LookupError("ONLY in an unexpected form")
         start = tokens.items[name_index - 1].start
-    after = name_index + 2 * (parts - 1) + 1
-    if tokens.name(after) == "ASCII_42":  # `table *`: descendants included, as by default
-        end = tokens.end(after)
+    rest = text.sql[end:end + 64].lstrip()
+    if rest.startswith("*"):  # `table *`: descendants included, as by default
+        end = text.sql.index("*", end) + 1
     alias = "" if rv.get("alias") else f" AS {quote_ident(rv['relname'])}"
     return Edit(start, end, f"({derived_sql(a, item, key, only=only)}){alias}")
 
@@ -116,14 +116,14 @@ def _sub(sql: str, edits: list[Edit], start: int, end: int) -> str:
     return apply_edits(sql[start:end], inside)
 
 
-def subject_edit(a: Analysis, key_mask: bool = False) -> tuple[Edit | None, tuple[str, ...], str]:
+def subject_edit(a: Analysis) -> tuple[Edit | None, tuple[str, ...], str]:
     """Append the subject key of each classified entry to a top-level SELECT's output.
 
     Returns the edit, the tables of the appended columns, and the exposure kind."""
     stmt, scope = a.top, a.top_scope
     if scope is None or not scope.classified_here():
         return None, (), "unknown" if a.tables else "none"
-    if _aggregated(a, stmt):
+    if scope.aggregated or stmt.get("groupClause") or stmt.get("havingClause"):
         return None, (), "aggregate"
     if stmt.get("distinctClause") or not stmt.get("targetList") or "intoClause" in stmt:
         return None, (), "unknown"
@@ -136,8 +136,7 @@ def subject_edit(a: Analysis, key_mask: bool = False) -> tuple[Edit | None, tupl
             return None, (), "unknown"
         visible = [v for v, r in item.renamed.items() if r == subject] or [subject]
         keys.append((item, visible[0]))
-    first = min(_first_location(a, e) for e in stmt["fromClause"])
-    where = a.text.tokens.keyword_before(first, "FROM")
+    where = a.text.from_before(_first_location(a, stmt["fromClause"][0]))
     if where is None:
         return None, (), "unknown"
     added = "".join(f", {quote_ident(i.alias)}.{quote_ident(s)} AS {SUBJECT_ALIAS}"
@@ -145,28 +144,11 @@ def subject_edit(a: Analysis, key_mask: bool = False) -> tuple[Edit | None, tupl
     return Edit(where, where, added + " "), tuple(i.table for i, _ in keys), "rows"
 
 
-def _aggregated(a: Analysis, stmt: dict) -> bool:
-    if stmt.get("groupClause") or stmt.get("havingClause"):
-        return True
-    names = _AGGREGATES | a.catalog.aggregates
-    stack: list = [stmt.get("targetList"), stmt.get("sortClause")]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-        elif isinstance(node, dict):
-            call = node.get("FuncCall")
-            if call and "over" not in call:
-                fname = call["funcname"][-1]["String"]["sval"].lower()
-                if fname in names or call.get("agg_star") or call.get("agg_distinct"):
-                    return True
-            if "SubLink" in node:
-                continue  # a subquery's aggregates do not group this block
-            stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
-    return False
-
-
 def _first_location(a: Analysis, entry: dict) -> int:
+    while "JoinExpr" in entry:
+        entry = entry["JoinExpr"]["larg"]
+    if "RangeVar" in entry:
+        return a.text.pos(entry["RangeVar"]["location"])
     stack, found = [entry], []
     while stack:
         node = stack.pop()

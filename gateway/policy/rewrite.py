@@ -37,10 +37,11 @@ _PRECISION = ("none", "rows", "aggregate", "unknown")
 
 
 def rewrite(sql: str, purpose: Purpose | None, rules: Rules, catalog: Catalog,
-            mask_key: bytes | None = None) -> Decision:
+            mask_key: bytes | None = None, memo: dict | None = None) -> Decision:
     """Analyse `sql` for `purpose` (None: no purpose bound) and decide what to send.
 
-    Pure and uncached; see PolicyCache for the cached form the session uses."""
+    Pure and uncached; see PolicyCache for the cached form the session uses. `memo` may
+    hold rendered projections between calls with the same rules, catalog and key."""
     name = purpose.name if purpose else None
     try:
         tree = json.loads(parse_sql_json(sql))
@@ -53,7 +54,7 @@ def rewrite(sql: str, purpose: Purpose | None, rules: Rules, catalog: Catalog,
         return Decision(sql=sql, kind="empty", purpose=name)
     text = Text(sql)
     try:
-        return _decide(text, statements, purpose, rules, catalog, mask_key)
+        return _decide(text, statements, purpose, rules, catalog, mask_key, memo)
     except Refused as exc:
         return _refusal(exc.sqlstate, exc.message, name)
     except MaskKeyMissing:
@@ -65,7 +66,7 @@ def rewrite(sql: str, purpose: Purpose | None, rules: Rules, catalog: Catalog,
 
 
 def _decide(text: Text, statements: list[dict], purpose: Purpose | None, rules: Rules,
-            catalog: Catalog, mask_key: bytes | None) -> Decision:
+            catalog: Catalog, mask_key: bytes | None, memo: dict | None) -> Decision:
     edits: list[Edit] = []
     infos: list[StatementInfo] = []
     columns: dict[tuple[str, str], ColumnDecision] = {}
@@ -73,7 +74,7 @@ def _decide(text: Text, statements: list[dict], purpose: Purpose | None, rules: 
     for raw in statements:
         node = raw["stmt"]
         kind_name, inner = next(iter(node.items()))
-        a = Analysis(text, rules, purpose, catalog)
+        a = Analysis(text, rules, purpose, catalog, memo)
         a.top = inner
         a.visit(node, Scope())
         stmt_edits, exposure, subjects = _render(a, raw, len(statements) == 1, mask_key)
@@ -129,6 +130,7 @@ class PolicyCache:
         self.mask_key = mask_key
         self.size = size
         self._entries: OrderedDict[tuple, Decision] = OrderedDict()
+        self._memo: dict = {}
         self._stamp = (rules.version, catalog.version)
         self.hits = self.misses = 0
 
@@ -146,7 +148,7 @@ class PolicyCache:
         if purpose is not None and bound is None:
             decision = _refusal("42501", f"purpose {purpose} is not defined in the rules", purpose)
         else:
-            decision = rewrite(sql, bound, self.rules, self.catalog, self.mask_key)
+            decision = rewrite(sql, bound, self.rules, self.catalog, self.mask_key, self._memo)
         entries[key] = decision
         if len(entries) > self.size:
             entries.popitem(last=False)
@@ -158,3 +160,4 @@ class PolicyCache:
         self.catalog = catalog or self.catalog
         self._stamp = (self.rules.version, self.catalog.version)
         self._entries.clear()
+        self._memo.clear()

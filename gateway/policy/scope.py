@@ -49,6 +49,7 @@ class Scope:
 
     parent: Scope | None = None
     items: list[Item] = field(default_factory=list)
+    aggregated: bool = False  # an aggregate call summarises this block's rows
 
     def chain(self) -> Iterator[Scope]:
         scope: Scope | None = self
