@@ -1,0 +1,146 @@
+"""Audit and metering cost: hot-path microseconds, buffered and strict records per second.
+
+Run by hand against a PostgreSQL server (a scratch database is created and dropped):
+
+    python bench/audit_bench.py --server postgresql://postgres@127.0.0.1:5432/postgres
+
+Prints a Markdown table of medians over --repeat runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+
+from gateway.audit.keys import AuditKeys
+from gateway.audit.record import AuditRecord
+from gateway.audit.spool import Spool
+from gateway.audit.statement import describe
+from gateway.audit.writer import AuditWriter
+from gateway.metering.meter import Metering
+from gateway.metering.usage import StatementUse, TableUse
+from gateway.state.connect import prepare
+
+KEYS = AuditKeys.derive("benchmark secret, not for production")
+SQL = "SELECT id, name, phone FROM public.customers WHERE id = 4242"
+
+
+def record() -> AuditRecord:
+    fingerprint, text = describe(SQL)
+    return AuditRecord(session_id="bench", principal="crm_app", purpose="customer_service",
+                       client_addr="127.0.0.1", application_name="pgbench",
+                       fingerprint=fingerprint, statement=text, rows=1, subjects=1,
+                       decision="rewrite", duration_ms=0.4, objects=[
+                           {"table": "public.customers",
+                            "columns": {"name": "show", "phone": "mask"}}])
+
+
+def use(seq: int) -> StatementUse:
+    return StatementUse("crm_app", "customer_service", "rewrite", [TableUse(
+        "public.customers", rows=1, subjects=[str(random.randrange(100000))],
+        clear_classes=["person_name"],
+        masked_classes=["mobile"], masked_cells=1)], audit_seq=seq, duration_s=0.0004)
+
+
+def writer(dsn: str, mode: str, spool: Path) -> AuditWriter:
+    return AuditWriter(KEYS, f"bench-{uuid.uuid4().hex[:6]}", lambda: asyncpg.connect(dsn),
+                       Spool(spool / uuid.uuid4().hex), mode=mode)
+
+
+async def hot_path(dsn: str, spool: Path, n: int) -> float:
+    """Microseconds per statement for submit + observe (the session's cost)."""
+    w = writer(dsn, "buffered", spool)
+    await w.start()
+    meter = Metering(w.replica, w)
+    started = time.perf_counter()
+    for _ in range(n):
+        meter.observe(use(w.submit(record())))
+    elapsed = time.perf_counter() - started
+    await w.close()
+    return elapsed / n * 1e6
+
+
+async def buffered(dsn: str, spool: Path, n: int) -> float:
+    """Records (each with one ledger row) per second until all are committed."""
+    w = writer(dsn, "buffered", spool)
+    await w.start()
+    meter = Metering(w.replica, w)
+    started = time.perf_counter()
+    for i in range(n):
+        meter.observe(use(w.submit(record())))
+        if i % 1000 == 0:
+            await asyncio.sleep(0)  # let the writer run, as sessions would
+    await w.flush()
+    elapsed = time.perf_counter() - started
+    await w.close()
+    return n / elapsed
+
+
+async def strict(dsn: str, spool: Path, sessions: int, seconds: float) -> tuple[float, float]:
+    """(records per second, median ms a statement waits) with concurrent sessions."""
+    w = writer(dsn, "strict", spool)
+    await w.start()
+    meter = Metering(w.replica, w)
+    waits: list[float] = []
+    stop = time.perf_counter() + seconds
+
+    async def session() -> None:
+        while time.perf_counter() < stop:
+            t = time.perf_counter()
+            seq = w.submit(record())
+            meter.observe(use(seq))
+            await w.durable(seq)
+            waits.append(time.perf_counter() - t)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(session() for _ in range(sessions)))
+    elapsed = time.perf_counter() - started
+    await w.close()
+    return len(waits) / elapsed, statistics.median(waits) * 1000
+
+
+async def main(args: argparse.Namespace) -> None:
+    name = f"pgw_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(args.server)
+    await admin.execute(f"CREATE DATABASE {name}")
+    dsn = args.server.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        await prepare(dsn)
+        with tempfile.TemporaryDirectory() as tmp:
+            await report(dsn, Path(tmp), args)
+    finally:
+        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        await admin.close()
+
+
+async def report(dsn: str, spool: Path, args: argparse.Namespace) -> None:
+    rows = [("hot path: submit + observe, µs/statement",
+             [await hot_path(dsn, spool, args.records) for _ in range(args.repeat)], "{:.1f}"),
+            ("buffered: records/s (with ledger row)",
+             [await buffered(dsn, spool, args.records) for _ in range(args.repeat)], "{:,.0f}")]
+    for sessions in (1, 8, 64):
+        runs = [await strict(dsn, spool, sessions, args.seconds) for _ in range(args.repeat)]
+        rows.append((f"strict, {sessions} sessions: records/s", [r[0] for r in runs], "{:,.0f}"))
+        rows.append((f"strict, {sessions} sessions: median wait ms", [r[1] for r in runs],
+                     "{:.2f}"))
+    print("| measure | median | runs |\n|---|---|---|")
+    for label, values, fmt in rows:
+        print(f"| {label} | {fmt.format(statistics.median(values))} |"
+              f" {', '.join(fmt.format(v) for v in values)} |")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--records", type=int, default=20000)
+    parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--repeat", type=int, default=5)
+    asyncio.run(main(parser.parse_args()))
