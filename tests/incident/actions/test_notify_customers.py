@@ -33,3 +33,4 @@ async def test_send_reaches_each_customer_once(conn, settings, state_dsn, tmp_pa
         [post for post in receiver.posts if post["path"] == "/sms"])
     events = [e.summary for e in await store.timeline(conn, incident_id)]
     assert any("earlier 4" in e for e in events)
+    await engine.release(conn, settings, incident_id, "t")
