@@ -9,6 +9,8 @@ detection:
   refused_burst:     {count: 20, window: 60}
   enumeration:       {lookups: 30, window: 120, max_gap: 3}
   off_hours:         {rows: 1000, start: 8, end: 20, utc_offset: 8}
+  baseline:          {k: 3.0, floor: 100, min_history: 4, alpha: 0.3}
+  new_table:         {severity: info, min_history_days: 7}
 ```
 
 Every detector has `severity`, `shadow` (store the alert, send nothing) and `enabled`.
@@ -40,6 +42,11 @@ DETECTORS: dict[str, tuple[str, dict[str, Any], str]] = {
                     "single-customer lookups walking a range of ids"),
     "off_hours": ("warning", {"rows": 1000, "start": 8, "end": 20, "utc_offset": 8},
                   "a bulk read outside working hours"),
+    "baseline": ("warning", {"k": 3.0, "floor": 100, "min_history": 4, "alpha": 0.3},
+                 "distinct customers in the last hour far above this principal's usual"
+                 " level for this hour of the week"),
+    "new_table": ("info", {"min_history_days": 7}, "a principal with an established history"
+                  " read a classified table it never read before"),
 }
 
 

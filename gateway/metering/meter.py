@@ -19,9 +19,10 @@ import asyncpg
 from gateway.alerts.model import Alert
 from gateway.metering.detection import DetectionConfig, load_detection
 from gateway.metering.detectors import KEY_SEPARATOR, Detectors
+from gateway.metering.history import HistoryChecks
 from gateway.metering.ledger import exposure_rows
 from gateway.metering.usage import StatementUse
-from gateway.metering.windows import SharedWindows, SubjectWindows
+from gateway.metering.windows import SharedWindows
 from gateway.metrics import metric
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ class Metering:
         self.detection = detection or load_detection(None)
         self.detectors = Detectors(self.detection, limits or {}, canaries or {})
         self.windows = SharedWindows(replica)
-        self.subjects = SubjectWindows()
+        self.history = HistoryChecks(self.detection, self.detectors)
         self._children: dict[tuple | str, tuple] = {}  # labelled metrics, looked up once
         self._task: asyncio.Task | None = None
 
@@ -77,9 +78,7 @@ class Metering:
             total = self.windows.add(inc, threshold)
             if total is not None:
                 self._raise(self._window_alert(inc.rule, inc.key, total, threshold))
-        if use.principal and use.purpose and any(t.subjects for t in use.tables) and \
-                self.detectors.limit("subjects_per_hour", use.purpose) is not None:
-            self.subjects.touch(use.principal, use.purpose)
+        self.history.note(use)
 
     def _decision_children(self, decision: str) -> tuple:
         children = self._children.get(decision)
@@ -129,25 +128,9 @@ class Metering:
         async with self.pool.acquire() as conn:
             for (rule, key, _start), total, threshold in await self.windows.flush(conn):
                 self._raise(self._window_alert(rule, key, total, threshold))
-            for principal, purpose in self.subjects.due():
-                await self._check_subjects(conn, principal, purpose, now)
+            for found in await self.history.evaluate(conn, now):
+                self._raise(found)
         self.windows.forget_before(now - timedelta(hours=2))
-
-    async def _check_subjects(self, conn: asyncpg.Connection, principal: str, purpose: str,
-                              now: datetime) -> None:
-        limit = self.detectors.limit("subjects_per_hour", purpose)
-        setting = self.detection.get("subjects_per_hour")
-        if limit is None or setting is None:
-            return
-        count = await SubjectWindows.count(conn, principal, purpose, now)
-        if count > limit:
-            self.subjects.fired((principal, purpose))
-            self._raise(Alert(
-                rule=setting.name, severity=setting.severity, shadow=setting.shadow,
-                summary=f"{count} distinct customers read in the last hour (limit {limit})",
-                principal=principal, purpose=purpose,
-                details={"explanation": "more customers than the purpose allows per hour,"
-                         " counted across all gateways", "subjects": count, "limit": limit}))
 
     def _window_alert(self, rule: str, key: str, total: int, threshold: int) -> Alert:
         setting = self.detection.get(rule)

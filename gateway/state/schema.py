@@ -116,9 +116,24 @@ CREATE TABLE privacy_gateway.detector_counts (
 );
 """
 
+# EWMA of distinct subjects per hour for each principal x purpose x hour of week (UTC).
+_BASELINE = """
+CREATE TABLE privacy_gateway.detector_baseline (
+    principal    text NOT NULL,
+    purpose      text NOT NULL,
+    how          smallint NOT NULL,
+    hours        integer NOT NULL,
+    mean         double precision NOT NULL,
+    var          double precision NOT NULL,
+    updated_hour timestamptz NOT NULL,
+    PRIMARY KEY (principal, purpose, how)
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     (1, "audit log", _AUDIT),
     (2, "exposure ledger", _EXPOSURE),
     (3, "alerts and suppressions", _ALERTS),
     (4, "detector windows", _WINDOWS),
+    (5, "detector baselines", _BASELINE),
 )

@@ -53,6 +53,7 @@ def test_enumeration_fires_on_walking_ids():
     detectors = _detectors({"enumeration": {"lookups": 10, "window": 60}})
     found = [detectors.check(_use([str(1000 + 2 * i)])) for i in range(10)]
     assert all(not f for f in found[:9]) and found[9][0].rule == "enumeration"
+    assert detectors.check(_use(["1020"])) == []  # one alert per window, not per lookup
 
 
 def test_enumeration_ignores_scattered_lookups():
