@@ -101,7 +101,7 @@ def returning_edit(a: Analysis, span: tuple[int, int], key: bytes | None, edits:
     inner = [e for e in edits if start <= e.start and e.end <= end]
     for e in inner:
         edits.remove(e)
-    head = _sub(a.text.sql, inner, start, keyword)
+    head = _sub(a.text.sql, inner, start, keyword).rstrip()
     listed = _sub(a.text.sql, inner, first, end)
     cte = quote_ident(DML_CTE)
     masked = derived_sql(a, target, key, source=cte)

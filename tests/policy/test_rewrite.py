@@ -1,0 +1,159 @@
+"""The rewriter without a database: when a purpose runs this SQL, then this decision."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.policy.catalog import Catalog, Column
+from gateway.policy.rewrite import PolicyCache, rewrite
+from gateway.policy.rules import Rules, load_rules
+from tests.policy.conftest import RULES_FILE
+
+RULES: Rules = load_rules(RULES_FILE)
+CUSTOMERS = tuple(Column(n, t, c) for n, t, c in [
+    ("id", "bigint", "N"), ("name", "text", "S"), ("phone", "character varying(20)", "S"),
+    ("id_no", "character(18)", "S"), ("email", "text", "S"), ("address", "text", "S"),
+    ("birthday", "date", "D"), ("member_no", "text", "S"), ("notes", "text", "S"),
+    ("marketing_opt_in", "boolean", "B"), ("created_at", "timestamp with time zone", "D")])
+ORDERS = tuple(Column(n, t, c) for n, t, c in [
+    ("id", "bigint", "N"), ("customer_id", "bigint", "N"), ("card_no", "text", "S"),
+    ("total", "numeric(10,2)", "N"), ("created_at", "timestamp with time zone", "D")])
+CATALOG = Catalog(tables={"public.customers": CUSTOMERS, "public.orders": ORDERS,
+                          "public.customers_vip": CUSTOMERS},
+                  children={"public.customers_vip": "public.customers"},
+                  guarded={"public.customer_contacts": "public.customers"},
+                  risky_functions=frozenset({"customer_phone"}))
+CS, MK, ADMIN = "customer_service", "marketing", "account_admin"
+
+
+def decide(sql: str, purpose: str | None = CS):
+    bound = RULES.purposes[purpose] if purpose else None
+    return rewrite(sql, bound, RULES, CATALOG, mask_key=b"k")
+
+
+# when (purpose, SQL) -> then refused with a message containing this
+REFUSED = [
+    (MK, "SELECT id_no FROM customers", "public.customers.id_no is denied for purpose marketing"),
+    (MK, "SELECT * FROM customers", "denied for purpose marketing"),
+    (MK, "SELECT c.b FROM customers c(a, b, c3, d)", None),  # c.b is name: allowed
+    (None, "SELECT phone FROM customers", "no purpose is declared"),
+    (CS, "UPDATE customers SET notes = 'x'", "purpose customer_service may not write"),
+    (ADMIN, "UPDATE customers SET notes = 'x' WHERE phone LIKE '1%'", "cannot be used in"),
+    (CS, "SELECT * FROM customer_contacts", "it reads classified table public.customers"),
+    (CS, "SELECT customer_phone(1)", "cannot verify function customer_phone"),
+    (CS, "EXPLAIN SELECT * FROM customers", "cannot verify EXPLAIN"),
+    (CS, "PREPARE p AS SELECT 1 FROM orders", "cannot verify PREPARE"),
+    (CS, "DO $$ BEGIN END $$", "cannot verify DO"),
+    (CS, "SET privacy.purpose = 'risk_control'", "privacy.purpose is set by the gateway"),
+    (CS, "RESET privacy.purpose", "privacy.purpose is set by the gateway"),
+    (CS, "SELECT set_config('privacy.purpose', 'x', false)", "set by the gateway"),
+    (CS, "SELECT set_config(current_user, 'x', false)", "computed name"),
+    (CS, "SET standard_conforming_strings = off", "standard_conforming_strings"),
+    (CS, "SELECT pg_read_binary_file('x')", "function pg_read_binary_file is not allowed"),
+    (CS, "SELECT * FROM pg_catalog.pg_stats", "relation pg_stats is not allowed"),
+    (CS, "COPY orders TO '/tmp/x'", "server file or program"),
+    (CS, "ALTER TABLE customers ADD COLUMN x int", "cannot verify this statement"),
+    (CS, "SELECT public.customers.phone FROM public.customers", "qualified reference"),
+    (CS, "SELECT * FROM customers TABLESAMPLE SYSTEM (10)", "TABLESAMPLE"),
+    (CS, "SELECT 1 FROM", "does not parse"),
+]
+
+
+@pytest.mark.parametrize(("purpose", "sql", "fragment"), REFUSED)
+def test_refusals(purpose: str | None, sql: str, fragment: str | None) -> None:
+    decision = decide(sql, purpose)
+    if fragment is None:
+        assert decision.refusal is None
+        return
+    assert decision.refusal is not None, decision.sql
+    assert fragment in decision.refusal.message
+    assert decision.refusal.message.startswith("privacy gateway: ")
+    assert decision.refusal.sqlstate == ("42601" if "parse" in fragment else "42501")
+
+
+# when (purpose, SQL) -> then the text sent contains these fragments
+REWRITES = [
+    (CS, "SELECT id FROM tickets", ["SELECT id FROM tickets"]),
+    (CS, "SELECT phone FROM customers c WHERE c.phone = $1",
+     ['"phone" = $1)', "WHERE TRUE", ') c WHERE']),
+    (CS, "SELECT id FROM customers WHERE phone IN ($1, $2) AND id > 3",
+     ['"phone" IN ($1, $2))', "WHERE TRUE AND id > 3"]),
+    (CS, "SELECT id FROM customers WHERE phone LIKE '138%'", ["WHERE phone LIKE '138%'"]),
+    (CS, "SELECT id FROM customers WHERE id_no = 'x'", ["WHERE id_no = 'x'"]),  # hide: no lookup
+    (CS, "SELECT * FROM customers", ['NULL::character(18) AS "id_no"', 'AS "customers"']),
+    (MK, "SELECT name, phone FROM customers", ['"marketing_opt_in" IS TRUE']),
+    (CS, "SELECT name FROM customers", ["now() - '3 years'::interval"]),
+    (CS, "SELECT * FROM ONLY customers", ['FROM ONLY "public"."customers"']),
+    (CS, "SELECT phone FROM customers_vip", ['FROM "public"."customers_vip"']),
+    (CS, "SELECT phone /* 电话 */ FROM customers -- 备注", ["/* 电话 */", "-- 备注"]),
+    (CS, "SELECT '张三' AS n, phone FROM customers WHERE phone = '13800000000'",
+     ["SELECT '张三' AS n, phone ,", "\"phone\" = '13800000000'"]),
+    (CS, "COPY customers (phone) TO STDOUT", ['COPY (SELECT "phone" FROM (SELECT']),
+    (CS, "CREATE TABLE t AS SELECT name FROM customers", ['left("name", 1)']),  # copy: masked
+    (ADMIN, "UPDATE customers SET notes = 'n' WHERE phone = $1 RETURNING phone",
+     ['WITH "pgw_changed" AS (UPDATE customers SET notes = \'n\' WHERE phone = $1 RETURNING *)',
+      'SELECT phone FROM (SELECT']),
+]
+
+
+@pytest.mark.parametrize(("purpose", "sql", "fragments"), REWRITES)
+def test_rewrites(purpose: str, sql: str, fragments: list[str]) -> None:
+    decision = decide(sql, purpose)
+    assert decision.refusal is None, decision.refusal
+    for fragment in fragments:
+        assert fragment in decision.sql
+
+
+def test_unclassified_statement_is_sent_unchanged() -> None:
+    sql = "SELECT t.id FROM tickets t WHERE t.x = $1"
+    decision = decide(sql)
+    assert decision.sql is sql and not decision.rewritten and decision.exposure == "none"
+
+
+def test_decision_lists_columns_and_subjects() -> None:
+    decision = decide("SELECT c.name, c.phone, o.card_no FROM customers c JOIN orders o "
+                      "ON o.customer_id = c.id WHERE c.phone = $1")
+    got = {(c.table, c.column): (c.treatment, c.lookup) for c in decision.columns}
+    assert got == {("public.customers", "name"): ("show", False),
+                   ("public.customers", "phone"): ("mask", True),
+                   ("public.orders", "card_no"): ("hide", False)}
+    assert decision.subject_columns == ("public.customers", "public.orders")
+    assert decision.sql.count("AS pgw_subject") == 2
+    assert decision.kind == "select" and decision.tables == {"public.customers", "public.orders"}
+
+
+@pytest.mark.parametrize(("sql", "exposure"), [
+    ("SELECT count(*) FROM customers", "aggregate"),
+    ("SELECT phone, count(*) FROM customers GROUP BY phone", "aggregate"),
+    ("SELECT DISTINCT phone FROM customers", "unknown"),
+    ("SELECT phone FROM customers UNION SELECT 'x'", "unknown"),
+    ("SELECT (SELECT count(*) FROM orders o WHERE o.customer_id = c.id) FROM customers c",
+     "rows"),
+])
+def test_exposure_kinds(sql: str, exposure: str) -> None:
+    decision = decide(sql)
+    assert decision.exposure == exposure
+    assert bool(decision.subject_columns) == (exposure == "rows")
+
+
+def test_multi_statement_rewrites_each_and_carries_no_subject_columns() -> None:
+    decision = decide("SELECT phone FROM customers; SELECT 1; SELECT card_no FROM orders")
+    assert decision.kind == "multi" and decision.subject_columns == ()
+    assert decision.sql.count("(SELECT") == 2
+
+
+def test_cache_hits_and_keys() -> None:
+    cache = PolicyCache(RULES, CATALOG, mask_key=b"k")
+    first = cache.decide("SELECT phone FROM customers", CS)
+    assert cache.decide("SELECT phone FROM customers", CS) is first
+    assert cache.decide("SELECT phone FROM customers", MK) is not first
+    assert cache.decide("SELECT phone FROM customers", "nope").refusal.message.startswith(
+        "purpose nope")
+    assert (cache.hits, cache.misses) == (1, 3)
+    cache.replace(catalog=Catalog(tables=dict(CATALOG.tables)))
+    assert cache.decide("SELECT phone FROM customers", CS) is not first
+
+
+def test_hash_mask_needs_a_key() -> None:
+    decision = rewrite("SELECT member_no FROM customers", RULES.purposes[CS], RULES, CATALOG)
+    assert "hash mask needs a deployment key" in decision.refusal.message
