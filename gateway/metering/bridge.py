@@ -1,0 +1,59 @@
+"""From the policy's decision to audit objects and metering TableUse (pure helpers).
+
+The session holds a policy Decision (its `columns`: table, column, class_name, treatment)
+and, after the result, the row count and the subject ids it stripped from the trailing
+subject columns. These helpers turn that into AuditRecord.objects and TableUse rows so
+the session does not repeat the mapping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from gateway.metering.usage import TableUse
+
+CLEAR, MASKED = frozenset({"show"}), frozenset({"mask"})  # hide returns NULL: neither
+
+
+def objects(columns: Iterable[Any]) -> list[dict[str, Any]]:
+    """AuditRecord.objects: [{"table": t, "columns": {column: treatment}}] in table order."""
+    tables: dict[str, dict[str, str]] = {}
+    for c in columns:
+        tables.setdefault(c.table, {})[c.column] = c.treatment
+    return [{"table": t, "columns": cols} for t, cols in tables.items()]
+
+
+def classes(columns: Iterable[Any]) -> dict[str, tuple[list[str], list[str], int]]:
+    """table -> (classes in clear, classes masked, number of masked columns)."""
+    out: dict[str, tuple[set[str], set[str], set[str]]] = {}
+    for c in columns:
+        clear, masked, masked_cols = out.setdefault(c.table, (set(), set(), set()))
+        if c.treatment in CLEAR:
+            clear.add(c.class_name)
+        elif c.treatment in MASKED:
+            masked.add(c.class_name)
+            masked_cols.add(c.column)
+    return {t: (sorted(a), sorted(b), len(m)) for t, (a, b, m) in out.items()}
+
+
+def table_uses(columns: Iterable[Any], exposure: str, rows: int,
+               subjects: Mapping[str, Iterable[str]] | None = None,
+               canary_hits: Mapping[str, int] | None = None) -> list[TableUse]:
+    """TableUse per classified table of one statement's result.
+
+    `exposure` is the decision's ("rows", "aggregate", "unknown", "none"); `subjects`
+    maps table -> subject ids seen in the stripped subject columns. Masked cells are
+    estimated as rows x masked columns of the table.
+    """
+    if exposure == "none":
+        return []
+    subjects, canary_hits = subjects or {}, canary_hits or {}
+    per_table = classes(columns)
+    for table in subjects:
+        per_table.setdefault(table, ([], [], 0))
+    return [TableUse(table, rows=rows, subjects=list(subjects.get(table, ())),
+                     clear_classes=clear, masked_classes=masked,
+                     masked_cells=rows * masked_cols, aggregate=exposure == "aggregate",
+                     canary_hits=canary_hits.get(table, 0))
+            for table, (clear, masked, masked_cols) in per_table.items()]

@@ -1,0 +1,42 @@
+"""Decision columns to audit objects and TableUse, without I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.metering.bridge import classes, objects, table_uses
+
+
+@dataclass(frozen=True)
+class Col:  # the shape of gateway.policy.decision.ColumnDecision
+    table: str
+    column: str
+    class_name: str
+    treatment: str
+
+
+COLUMNS = (Col("public.customers", "name", "person_name", "show"),
+           Col("public.customers", "phone", "mobile", "mask"),
+           Col("public.customers", "id_no", "id_card", "hide"),
+           Col("public.orders", "card_no", "bank_card", "mask"))
+
+
+def test_objects_group_by_table():
+    assert objects(COLUMNS) == [
+        {"table": "public.customers",
+         "columns": {"name": "show", "phone": "mask", "id_no": "hide"}},
+        {"table": "public.orders", "columns": {"card_no": "mask"}}]
+
+
+def test_hidden_is_neither_clear_nor_masked():
+    assert classes(COLUMNS)["public.customers"] == (["person_name"], ["mobile"], 1)
+
+
+def test_table_uses_for_rows_and_aggregates():
+    uses = table_uses(COLUMNS, "rows", 3, {"public.customers": ["1", "2", "2"]},
+                      {"public.customers": 1})
+    customers = uses[0]
+    assert (customers.rows, list(customers.subjects), customers.masked_cells,
+            customers.canary_hits) == (3, ["1", "2", "2"], 3, 1)
+    assert [u.aggregate for u in table_uses(COLUMNS, "aggregate", 1)] == [True, True]
+    assert table_uses(COLUMNS, "none", 5) == []
