@@ -34,6 +34,22 @@ WHERE NOT (s.subject = ANY($5::text[]))
 GROUP BY s.subject
 """
 
+# Per customer: the classes of their own rows, in clear and masked.
+_SUBJECT_CLASSES = f"""
+SELECT s.subject,
+       coalesce(array_agg(DISTINCT c.name) FILTER (WHERE c.clear), '{{}}') AS clear_classes,
+       coalesce(array_agg(DISTINCT c.name) FILTER (WHERE NOT c.clear), '{{}}') AS masked
+FROM (SELECT subjects, clear_classes, masked_classes {_SCOPE} AND NOT aggregate) e
+     CROSS JOIN LATERAL unnest(e.subjects) AS s(subject)
+     LEFT JOIN LATERAL (SELECT unnest(e.clear_classes), true
+                        UNION ALL SELECT unnest(e.masked_classes), false) AS c(name, clear)
+       ON true
+WHERE NOT (s.subject = ANY($5::text[]))
+GROUP BY s.subject
+ORDER BY s.subject
+"""
+CSV_COLUMNS = ("subject", "clear", "clear_classes", "masked_classes")
+
 _CLASSES = f"""
 SELECT DISTINCT c.name, c.clear
 FROM (SELECT clear_classes, masked_classes {_SCOPE} AND NOT aggregate) e,
@@ -108,26 +124,38 @@ async def assess(conn: asyncpg.Connection, scope: Scope, canaries: set[str],
 
 async def export_csv(conn: asyncpg.Connection, scope: Scope, canaries: set[str],
                      path: Path) -> int:
-    """Write `subject,clear` rows of every affected customer (for notification)."""
+    """Write one row per affected customer: subject id, whether anything was seen in clear,
+    and that customer's own classes in clear and masked (for the notices)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
     async with conn.transaction():  # server-side cursor: millions of ids stream, not load
         with path.open("w", encoding="utf-8", newline="") as out:
             writer = csv.writer(out)
-            writer.writerow(["subject", "clear"])
-            async for row in conn.cursor(_SUBJECTS + " ORDER BY 1", *scope.args(),
-                                         sorted(canaries), prefetch=10000):
-                writer.writerow([row["subject"], str(row["clear"]).lower()])
+            writer.writerow(CSV_COLUMNS)
+            async for row in conn.cursor(_SUBJECT_CLASSES, *scope.args(), sorted(canaries),
+                                         prefetch=10000):
+                masked = sorted(set(row["masked"]) - set(row["clear_classes"]))
+                writer.writerow([row["subject"], str(bool(row["clear_classes"])).lower(),
+                                 ";".join(sorted(row["clear_classes"])), ";".join(masked)])
                 count += 1
     return count
 
 
 def read_csv(path: Path) -> list[str]:
     """Subject ids from a CSV written by export_csv."""
+    return list(read_rows(path))
+
+
+def read_rows(path: Path) -> dict[str, dict[str, list[str]]]:
+    """subject -> {"clear": [classes], "masked": [classes]} from a CSV of export_csv."""
     with path.open(encoding="utf-8", newline="") as src:
-        rows = csv.reader(src)
-        next(rows, None)
-        return [row[0] for row in rows if row]
+        return {row["subject"]: {"clear": _split(row.get("clear_classes")),
+                                 "masked": _split(row.get("masked_classes"))}
+                for row in csv.DictReader(src)}
+
+
+def _split(text: str | None) -> list[str]:
+    return [c for c in (text or "").split(";") if c]
 
 
 def scope_for(incident: Any, lookback_minutes: float, now: datetime) -> Scope:

@@ -146,7 +146,8 @@ async def _open_incident(conn: asyncpg.Connection, settings: Settings, alert: as
         conn, settings, title=f"{alert['rule']}: {alert['principal'] or '-'}"
                               f" / {alert['purpose'] or '-'}",
         severity=severity, principal=alert["principal"], purpose=alert["purpose"],
-        actor=ACTOR, discovered_at=alert["ts"], drill=drill)
+        actor=ACTOR, discovered_at=alert["ts"], drill=drill,
+        discovered_by=f"隐私网关告警 {alert['rule']} (alert {alert['id']})")
     trigger = {"rule": alert["rule"], "severity": alert["severity"], "alert": alert["id"]}
     await store.merge_facts(conn, incident.id, {"trigger": trigger, "case": case_id})
     if grade:

@@ -17,7 +17,8 @@ async def declare(conn: asyncpg.Connection, settings: Settings, *, title: str,
                   severity: str = "high", category: str | None = None,
                   principal: str | None = None, purpose: str | None = None,
                   actor: str | None = None, drill: bool = False,
-                  discovered_at: datetime | None = None) -> Incident:
+                  discovered_at: datetime | None = None,
+                  discovered_by: str | None = None) -> Incident:
     """Open an incident by hand (or from the intake); graded 一般 until assessed."""
     if severity not in SEVERITIES:
         severity = ALERT_SEVERITY.get(severity, "")
@@ -28,7 +29,8 @@ async def declare(conn: asyncpg.Connection, settings: Settings, *, title: str,
         raise store.IncidentError(f"unknown category {category!r}"
                                   f" (one of {', '.join(settings['categories'])})")
     return await store.create(conn, title=title, severity=severity, grade=GRADES[0],
-                              category=category, discovered_by=actor, principal=principal,
+                              category=category, discovered_by=discovered_by or actor,
+                              principal=principal,
                               purpose=purpose, drill=drill, discovered_at=discovered_at)
 
 

@@ -24,7 +24,8 @@ class NotifyCustomers(Action):
         # A drill never writes to real customers, whatever the playbook says.
         dry_run = params.get("dry_run", True) is not False or ctx.incident.drill
         phase = params.get("phase", "initial")
-        subjects = _subjects(ctx)
+        involved = _involved(ctx)
+        subjects = list(involved)
         channels = [channel(n, ctx.settings["channels"][n])
                     for n in params.get("channels", ["email", "sms"])
                     if n in ctx.settings["channels"]]
@@ -37,8 +38,8 @@ class NotifyCustomers(Action):
             chunk = subjects[start:start + CHUNK]
             contacts = await _contacts(ctx, db, chunk)
             for subject in chunk:
-                outcome = await _one(ctx, subject, contacts.get(subject), channels, measures,
-                                     phase, dry_run)
+                outcome = await _one(ctx, subject, contacts.get(subject), involved[subject],
+                                     channels, measures, phase, dry_run)
                 counts[outcome] += 1
         if counts["failed"]:
             raise ActionError(f"{counts['failed']} notice(s) could not be delivered;"
@@ -51,7 +52,8 @@ class NotifyCustomers(Action):
 
 
 async def _one(ctx: Context, subject: str, contact: dict[str, Any] | None,
-               channels: list[Channel], measures: list[str], phase: str, dry_run: bool) -> str:
+               classes: dict[str, list[str]], channels: list[Channel], measures: list[str],
+               phase: str, dry_run: bool) -> str:
     reachable = [(c, contact[c.contact]) for c in channels
                  if contact and c.contact and contact.get(c.contact)]
     if not reachable:
@@ -60,7 +62,7 @@ async def _one(ctx: Context, subject: str, contact: dict[str, Any] | None,
     if await notifications.already_sent(ctx.conn, ctx.incident.id, "customer", chan.name,
                                         subject, phase):
         return "earlier"
-    message = customer_notice(ctx.incident, contact, ctx.settings, measures,
+    message = customer_notice(ctx.incident, contact, classes, ctx.settings, measures,
                               short=chan.contact == "phone")
     if dry_run:
         _preview(ctx.folder / "notices", subject, chan.name, address, message.subject,
@@ -79,11 +81,11 @@ async def _one(ctx: Context, subject: str, contact: dict[str, Any] | None,
     return "sent"
 
 
-def _subjects(ctx: Context) -> list[str]:
+def _involved(ctx: Context) -> dict[str, dict[str, list[str]]]:
     path = ctx.incident.facts.get("affected_csv")
     if not path or not Path(path).exists():
         raise ActionError("affected customers not assessed yet (run assess.affected first)")
-    return affected.read_csv(Path(path))
+    return affected.read_rows(Path(path))
 
 
 async def _customers_db(ctx: Context) -> asyncpg.Connection:

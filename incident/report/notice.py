@@ -13,17 +13,17 @@ from incident.report import templates
 from incident.settings import Settings
 
 
-def customer_notice(incident: Incident, contact: dict[str, Any], settings: Settings,
-                    measures: list[str], short: bool = False) -> Message:
-    """The notice for one customer; `short` for SMS."""
+def customer_notice(incident: Incident, contact: dict[str, Any],
+                    classes: dict[str, list[str]], settings: Settings, measures: list[str],
+                    short: bool = False) -> Message:
+    """The notice for one customer, naming that customer's own kinds of information;
+    `short` for SMS."""
     result = incident.facts.get("assessment") or {}
-    names = settings["class_names"]
-    classes = result.get("clear_classes", []) + result.get("masked_classes", [])
     fields = {
         "name": contact.get("name") or "客户",
         "org": settings["organisation"]["name"],
         "when": _day(result.get("first_exposure")) or _day(incident.discovered_at),
-        "kinds": "、".join(names.get(c, c) for c in classes) or "部分个人信息",
+        "kinds": _kinds(classes, settings["class_names"], short),
         "measures": "\n".join(f"- {m}" for m in measures) or "- 已暂停相关账号的访问权限",
         "advice": templates.ADVICE + (templates.ADVICE_SENSITIVE if result.get("sensitive")
                                       else ""),
@@ -54,6 +54,15 @@ def staff_message(incident: Incident, settings: Settings) -> Message:
     body = Template(templates.STAFF_MESSAGE).substitute(fields)
     return Message(subject=f"[{incident.effective_grade}] {incident.id} {incident.title}",
                    body=body, data={k: v for k, v in fields.items() if k != "deadlines"})
+
+
+def _kinds(classes: dict[str, list[str]], names: dict[str, str], short: bool) -> str:
+    clear = [names.get(c, c) for c in classes.get("clear", [])]
+    masked = [names.get(c, c) for c in classes.get("masked", [])]
+    if short or not masked:
+        return "、".join(clear + masked) or "部分个人信息"
+    partly = "、".join(masked) + "（部分遮盖显示）"
+    return "、".join(clear + [partly]) if clear else partly
 
 
 def _day(value: Any) -> str:

@@ -49,8 +49,10 @@ async def test_canary_leak_runs_the_playbook_end_to_end(conn, settings, state_ds
 
     notices = sorted(p.stem for p in (Path(settings.workdir) / incident_id / "notices").iterdir())
     assert sorted(notices, key=int) == affected  # exactly the affected, never the canary
-    text = (Path(settings.workdir) / incident_id / "notices" / "3.txt").read_text()
-    assert "尊敬的客户3" in text and "姓名" in text
+    sms = (Path(settings.workdir) / incident_id / "notices" / "3.txt").read_text()
+    assert "尊敬的客户3" in sms and "（姓名、身份证号码、手机号码）" in sms  # no e-mail: SMS
+    mail = (Path(settings.workdir) / incident_id / "notices" / "4.txt").read_text()
+    assert "尊敬的客户4" in mail and "姓名、身份证号码、手机号码（部分遮盖显示）" in mail
 
     _check_staff_messages(mailbox, receiver, incident_id)
 
