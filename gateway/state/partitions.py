@@ -37,3 +37,15 @@ class Partitions:
                 await conn.execute(partition_sql(day))
             self._known.add(day)
 
+
+
+async def drop_before(conn: asyncpg.Connection, day: date) -> list[str]:
+    """Drop ledger partitions of days before `day` (retention); returns their names."""
+    rows = await conn.fetch(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+        " WHERE i.inhparent = 'privacy_gateway.exposure'::regclass"
+        " AND c.relname ~ '^exposure_[0-9]{8}$' AND c.relname < $1 ORDER BY 1",
+        partition_name(day))
+    for row in rows:
+        await conn.execute(f"DROP TABLE privacy_gateway.{row['relname']}")
+    return [row["relname"] for row in rows]
