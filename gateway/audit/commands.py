@@ -34,21 +34,23 @@ def run(args: argparse.Namespace) -> int:
 
 async def _verify(dsn, password, keys, replica):
     from gateway.audit.store import read_log
-    from gateway.audit.verify import verify_chain
+    from gateway.audit.verify import Verifier
     from gateway.state.connect import connect
 
     try:
         conn = await connect(dsn, password)
     except Exception as exc:  # any failure to connect is one line, not a traceback
         raise CommandError(f"state database unreachable ({type(exc).__name__})") from None
+    verifier = Verifier(keys)
     try:
         async with conn.transaction(readonly=True):
-            rows = [row async for row in read_log(conn, replica)]
+            async for row in read_log(conn, replica):
+                verifier.feed(row)
     except Exception as exc:
         raise CommandError(f"cannot read the audit log ({type(exc).__name__})") from None
     finally:
         await conn.close()
-    return verify_chain(rows, keys)
+    return verifier.finish()
 
 
 def _print(report, require_end: bool) -> int:

@@ -8,6 +8,7 @@ never reported durable and is skipped.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import uuid
@@ -39,11 +40,32 @@ def _decode(value: Any) -> Any:
     return value
 
 
+class SpoolBusy(Exception):
+    """Another gateway process already writes this spool (message names the path)."""
+
+
 class Spool:
     """The spool file of one gateway process (path from config audit_spool)."""
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
+        self._lock: int | None = None
+
+    def lock(self) -> None:
+        """Take the spool for this process; two writers on one file would interleave chains."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise SpoolBusy(f"audit_spool {self.path}: in use by another gateway") from None
+        self._lock = fd
+
+    def unlock(self) -> None:
+        if self._lock is not None:
+            os.close(self._lock)  # closing the descriptor releases the lock
+            self._lock = None
 
     def size(self) -> int:
         try:

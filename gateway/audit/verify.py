@@ -72,27 +72,44 @@ class _Cursor:
         self.last_kind = ""
 
 
-def verify_chain(rows: Iterable[Any], keys: AuditKeys | None = None,
-                 public_key: Ed25519PublicKey | None = None) -> VerifyReport:
-    """Check rows ordered by (replica, seq); rows are mappings with the audit_log columns."""
-    report = VerifyReport()
-    public_key = public_key or (keys.public if keys else None)
-    cursor: _Cursor | None = None
-    for row in rows:
+class Verifier:
+    """Streaming form of verify_chain: feed rows in (replica, seq) order, then finish."""
+
+    def __init__(self, keys: AuditKeys | None = None,
+                 public_key: Ed25519PublicKey | None = None) -> None:
+        self.keys = keys
+        self.public_key = public_key or (keys.public if keys else None)
+        self.report = VerifyReport()
+        self._cursor: _Cursor | None = None
+
+    def feed(self, row: Any) -> None:
+        report, cursor = self.report, self._cursor
         replica, seq, chain = row["replica"], row["seq"], row["chain"]
         if cursor is None or (cursor.replica, cursor.chain) != (replica, chain):
             _close(cursor, report)
-            cursor = _Cursor(replica, chain, seq, keys)
+            cursor = self._cursor = _Cursor(replica, chain, seq, self.keys)
             report.chains += 1
-        for reason in _check(cursor, row, public_key):
+        for reason in _check(cursor, row, self.public_key):
             if len(report.problems) < MAX_PROBLEMS:
                 report.problems.append(Problem(replica, seq, reason))
         cursor.key = ratchet(cursor.key) if cursor.key else None
         cursor.prev_mac, cursor.last_seq, cursor.last_kind = bytes(row["mac"]), seq, row["kind"]
         report.checked += 1
         report.checkpoints += row["kind"] == CHECKPOINT
-    _close(cursor, report)
-    return report
+
+    def finish(self) -> VerifyReport:
+        _close(self._cursor, self.report)
+        self._cursor = None
+        return self.report
+
+
+def verify_chain(rows: Iterable[Any], keys: AuditKeys | None = None,
+                 public_key: Ed25519PublicKey | None = None) -> VerifyReport:
+    """Check rows ordered by (replica, seq); rows are mappings with the audit_log columns."""
+    verifier = Verifier(keys, public_key)
+    for row in rows:
+        verifier.feed(row)
+    return verifier.finish()
 
 
 def _check(cursor: _Cursor, row: Any, public_key: Ed25519PublicKey | None) -> list[str]:

@@ -122,6 +122,7 @@ class AuditWriter:
 
     async def start(self, reason: str = "gateway start") -> None:
         """Open the chain (continuing above any spooled seq) and start the writer task."""
+        self.spool.lock()
         start = first_seq(self.spool.last_seq(self.replica))
         self._chain = chain_mod.Chain(self.keys, self.replica, start)
         self._next_seq = self._checkpoint_seq = start
@@ -142,6 +143,7 @@ class AuditWriter:
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
+        self.spool.unlock()
 
     async def flush(self) -> None:
         """Wait until everything queued so far is durable."""

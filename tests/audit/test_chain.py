@@ -80,3 +80,15 @@ def test_every_body_field_is_covered(keys):
         changed = [dict(r) for r in rows]
         changed[1][name] = 12345 if name != "ts" else changed[0]["ts"].replace(year=2001)
         assert not verify_chain(changed, keys).ok, name
+
+
+def test_spool_is_locked_to_one_process(tmp_path):
+    from gateway.audit.spool import Spool, SpoolBusy
+
+    first, second = Spool(tmp_path / "spool"), Spool(tmp_path / "spool")
+    first.lock()
+    with pytest.raises(SpoolBusy):
+        second.lock()
+    first.unlock()
+    second.lock()
+    second.unlock()

@@ -109,6 +109,7 @@ async def test_leftover_spool_is_replayed_once_at_start(state_dsn, keys, tmp_pat
     seq = crashed.submit(_record(1))
     await crashed.durable(seq)
     crashed._task.cancel()  # a crash: no end marker, spool left behind
+    crashed.spool.unlock()  # the kernel does this when a process dies
     restarted = AuditWriter(keys, crashed.replica, lambda: asyncpg.connect(state_dsn),
                             Spool(tmp_path / "spool"), mode="strict")
     await restarted.start()
