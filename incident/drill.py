@@ -44,6 +44,7 @@ class DrillResult:
     subjects: int | None = None
     steps: list[dict[str, Any]] = field(default_factory=list)
     folder: str | None = None
+    sandbox: str | None = None
 
 
 async def run(conn: asyncpg.Connection, settings: Settings, book: Playbook, actor: str,
@@ -52,6 +53,7 @@ async def run(conn: asyncpg.Connection, settings: Settings, book: Playbook, acto
     """Run `book` in a fresh sandbox, file the drill record, and return the measurements."""
     result = DrillResult(playbook=book.name, started_at=await conn.fetchval("SELECT now()"))
     sandbox = await Sandbox.create(conn, settings, customers)
+    result.sandbox = sandbox.name
     try:
         local = _sandbox_settings(settings, sandbox.url, notify_staff, result)
         await asyncio.wait_for(_exercise(sandbox, local, book, rows, result), timeout)

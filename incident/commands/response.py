@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from incident import engine, intake, store
+from incident import engine, intake, notifications, store
 from incident.commands.output import emit, table
 from incident.commands.runtime import CommandError, Runtime
 from incident.engine import RunResult
 from incident.loader import Step
+from incident.models import EventKind
 from incident.report.regulator import PHASES
 
 NOTIFY_TYPES = {"security": "notify.security", "internal": "notify.internal",
@@ -88,9 +89,16 @@ def configure_notify(p: argparse.ArgumentParser) -> None:
     p.add_argument("--phase", choices=PHASES, default="initial")
     p.add_argument("--send", action="store_true",
                    help="customers: really send (default is a dry run with previews)")
+    p.add_argument("--filed", metavar="REFERENCE",
+                   help="regulator: record that this phase's report was filed (receipt number)")
 
 
 async def run_notify(rt: Runtime, args: argparse.Namespace) -> int:
+    if args.filed:
+        if args.target != "regulator":
+            raise CommandError("--filed applies to the regulator report only")
+        await _filed(rt, args.id, args.phase, args.filed)
+        return 0
     params = {"phase": args.phase}
     suffix = ""
     if args.target == "customers":
@@ -100,6 +108,17 @@ async def run_notify(rt: Runtime, args: argparse.Namespace) -> int:
     await store.get(rt.conn, args.id)
     result = await engine.run_single(rt.conn, rt.settings, args.id, step, rt.actor)
     return await _print_steps(rt, args.id, [step.id], result.state == "failed")
+
+
+async def _filed(rt: Runtime, incident_id: str, phase: str, reference: str) -> None:
+    """The authority has the report: the notification record and the timeline say so."""
+    await store.get(rt.conn, incident_id)
+    await notifications.record(rt.conn, incident_id, "regulator", "filed", "authority", phase,
+                               "sent", reference)
+    await store.add_event(rt.conn, incident_id, EventKind.NOTIFICATION, rt.actor,
+                          f"regulator report ({phase}) filed, reference {reference}")
+    emit({"id": incident_id, "phase": phase, "filed": reference}, rt.json,
+         f"{incident_id}: {phase} report filed ({reference})")
 
 
 def configure_intake(p: argparse.ArgumentParser) -> None:
