@@ -164,7 +164,8 @@ class Analysis:
             raise Refused(f"privacy gateway: cannot verify {table}: not found in the database")
         self.tables.add(table)
         item = Item(alias=alias, table=table, relation=name, columns=columns, nullable=nullable,
-                    target=target, node=None if target else rv)
+                    target=target, node=None if target else rv,
+                    copy=self.copy_mode and not target)
         colnames = (rv.get("alias") or {}).get("colnames")
         if colnames:  # `customers AS c(a, b)` renames columns by position
             visible = [n["String"]["sval"] for n in colnames]
@@ -239,7 +240,7 @@ class Analysis:
         class_name = self.rules.tables[item.table].columns.get(column)
         if class_name is None:
             return
-        treatment = self.treatment(class_name)
+        treatment = self.treatment(class_name, item.copy)
         key = (item.table, column)
         previous = self.columns.get(key)
         self.columns[key] = ColumnDecision(item.table, column, class_name, treatment,
@@ -259,11 +260,13 @@ class Analysis:
             raise Refused(f"privacy gateway: column {where} is not clear for purpose "
                           f"{self.purpose_name}; it cannot be used in a data-changing statement")
 
-    def treatment(self, class_name: str) -> str:
+    def treatment(self, class_name: str, copy: bool | None = None) -> str:
+        """The class's treatment; in copy mode nothing is shown in clear."""
         if self.purpose is None:
             return "deny"
         treatment = self.purpose.treatment(class_name)
-        return "mask" if self.copy_mode and treatment == "show" else treatment
+        copy = self.copy_mode if copy is None else copy
+        return "mask" if copy and treatment == "show" else treatment
 
     @property
     def purpose_name(self) -> str:

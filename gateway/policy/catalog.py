@@ -32,8 +32,9 @@ class Catalog:
     tables: 'schema.table' -> its columns in attnum order, for every classified table and
         every inheritance child or partition of one.
     children: 'schema.child' -> 'schema.parent' (the classified table whose rules apply).
-    guarded: 'schema.view' -> classified table it reads (views and materialized views,
-        through other views too); reading one is refused.
+    guarded: 'schema.relation' -> classified table it reads: views and materialized views
+        (through other views too), inheritance parents, foreign tables naming one; reading
+        one is refused.
     search_path: schemas unqualified names resolve in (pg_temp first when present).
     risky_functions: unqualified names of user functions that may read classified tables.
     aggregates: names of aggregate functions (any schema).
@@ -111,6 +112,25 @@ SELECT DISTINCT n.nspname || '.' || c.relname AS name, reads.source
 FROM reads JOIN pg_class c ON c.oid = reads.oid JOIN pg_namespace n ON n.oid = c.relnamespace
 """
 
+_ANCESTORS = """
+WITH RECURSIVE up AS (
+    SELECT c.oid, n.nspname || '.' || c.relname AS source
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname || '.' || c.relname = ANY($1::text[])
+    UNION
+    SELECT i.inhparent, up.source FROM up JOIN pg_inherits i ON i.inhrelid = up.oid
+)
+SELECT DISTINCT n.nspname || '.' || c.relname AS name, up.source
+FROM up JOIN pg_class c ON c.oid = up.oid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname || '.' || c.relname <> ALL($1::text[])
+"""
+
+_FOREIGN = """
+SELECT n.nspname || '.' || c.relname AS name, array_to_string(f.ftoptions, ',') AS options
+FROM pg_foreign_table f JOIN pg_class c ON c.oid = f.ftrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+"""
+
 _FUNCTIONS = """
 SELECT p.proname, p.prokind, l.lanname, p.prosrc,
        EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
@@ -137,6 +157,15 @@ async def load_catalog(conn: Any, rules: Rules) -> Catalog:
     protected = names + list(children)
     guarded = {row["name"]: children.get(row["source"], row["source"])
                for row in await conn.fetch(_VIEWS, protected)}
+    # parents of a classified table return its rows too
+    for row in await conn.fetch(_ANCESTORS, protected):
+        guarded.setdefault(row["name"], row["source"])
+    relnames = {n.split(".", 1)[1]: children.get(n, n) for n in protected}
+    for row in await conn.fetch(_FOREIGN):  # a foreign table may point back at one
+        options = (row["options"] or "").lower()
+        for relname, source in relnames.items():
+            if relname.lower() in options:
+                guarded.setdefault(row["name"], source)
     risky, aggregates = _functions(await conn.fetch(_FUNCTIONS), rules, children)
     search_path = tuple(await conn.fetchval("SELECT current_schemas(true)"))
     if "pg_temp" not in search_path:

@@ -72,6 +72,10 @@ class Decision:
         forwarding (and, for Bind with per-column result formats, appends one text format
         code per extra column). Only set for a single top-level SELECT.
     exposure: see Exposure (for a multi-statement string: the least precise of them).
+    redact_errors: True when the statement touches a classified table: an ErrorResponse
+        for it may quote stored values (e.g. "Failing row contains (...)" in DETAIL), so
+        the session forwards only severity, SQLSTATE and message (drops D, H, W, and the
+        schema/table/column/constraint fields) and never logs them.
     """
 
     sql: str | None
@@ -83,6 +87,7 @@ class Decision:
     exposure: Exposure = "none"
     statements: tuple[StatementInfo, ...] = field(default_factory=tuple)
     purpose: str | None = None
+    redact_errors: bool = False
 
     @property
     def allowed(self) -> bool:

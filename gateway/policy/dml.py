@@ -22,14 +22,14 @@ def write_target(a: Analysis, rv: Node) -> Item:
 
 @register("InsertStmt")
 def _insert(a: Analysis, node: Node, scope: Scope) -> None:
+    saved, a.copy_mode = a.copy_mode, True  # rows copied from classified tables: masked
     a.visit(node.get("withClause"), scope)
     target = write_target(a, node["relation"])
-    saved, a.copy_mode = a.copy_mode, True  # rows copied from classified tables: masked
     a.visit(node.get("selectStmt"), scope)
-    a.copy_mode = saved
     inner = Scope(parent=scope, items=[target])
     a.visit(node.get("onConflictClause"), inner)
     _returning(a, node, target, inner)
+    a.copy_mode = saved
 
 
 @register("UpdateStmt")
@@ -43,6 +43,7 @@ def _delete(a: Analysis, node: Node, scope: Scope) -> None:
 
 
 def _change(a: Analysis, node: Node, scope: Scope, sources: str) -> None:
+    saved, a.copy_mode = a.copy_mode, True  # values may be copied into the target: masked
     a.visit(node.get("withClause"), scope)
     target = write_target(a, node["relation"])
     inner = Scope(parent=scope, items=[target])
@@ -57,6 +58,7 @@ def _change(a: Analysis, node: Node, scope: Scope, sources: str) -> None:
     a.visit(where, inner)
     a.derived.extend(i for i in inner.classified_here() if i.node is not None)
     _returning(a, node, target, inner)
+    a.copy_mode = saved
 
 
 def _returning(a: Analysis, node: Node, target: Item, scope: Scope) -> None:

@@ -17,8 +17,10 @@ BLOCKED_FUNCTIONS = frozenset({
     "pg_logical_slot_get_changes", "pg_logical_slot_peek_changes",
     "pg_logical_slot_get_binary_changes", "pg_logical_slot_peek_binary_changes",
     "pg_stat_get_activity", "pg_stat_statements", "loread", "lowrite",
+    # page inspection reads raw table pages
+    "get_raw_page", "heap_page_items", "tuple_data_split", "heap_page_item_attrs",
 })
-BLOCKED_FUNCTION_PREFIXES = ("lo_", "dblink", "pg_ls_", "pg_get_wal")
+BLOCKED_FUNCTION_PREFIXES = ("lo_", "dblink", "pg_ls_", "pg_get_wal", "pg_stat_get_backend_")
 
 # Relations whose rows carry column values or other sessions' statement text.
 BLOCKED_RELATIONS = frozenset({
@@ -32,6 +34,10 @@ CODE_STATEMENTS = {
     "RuleStmt": "CREATE RULE", "CreateEventTrigStmt": "CREATE EVENT TRIGGER",
     "CreatePLangStmt": "CREATE LANGUAGE", "LoadStmt": "LOAD", "CreateExtensionStmt":
     "CREATE EXTENSION", "AlterFunctionStmt": "ALTER FUNCTION", "CreateCastStmt": "CREATE CAST",
+    "DefineStmt": "CREATE OPERATOR/AGGREGATE/TYPE", "CreateForeignTableStmt":
+    "CREATE FOREIGN TABLE", "CreateForeignServerStmt": "CREATE SERVER", "CreateUserMappingStmt":
+    "CREATE USER MAPPING", "ImportForeignSchemaStmt": "IMPORT FOREIGN SCHEMA",
+    "CreateFdwStmt": "CREATE FOREIGN DATA WRAPPER", "AlterExtensionStmt": "ALTER EXTENSION",
 }
 
 # Settings the gateway owns, and settings that would make the server read SQL text

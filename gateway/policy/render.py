@@ -12,7 +12,7 @@ SUBJECT_ALIAS = "pgw_subject"
 def derived_sql(a: Analysis, item: Item, key: bytes | None, source: str | None = None,
                 only: bool = False) -> str:
     """SELECT returning every column of `item` under its treatment for the purpose."""
-    memo_key = (item.relation, a.purpose_name, a.copy_mode, only, source)
+    memo_key = (item.relation, a.purpose_name, item.copy, only, source)
     cached = a.memo.get(memo_key)
     if cached is None:
         cached = a.memo[memo_key] = _projection(a, item, key, source, only)
@@ -28,7 +28,7 @@ def _projection(a: Analysis, item: Item, key: bytes | None, source: str | None,
     for column in item.columns:
         class_name = tdef.columns.get(column.name)
         name = quote_ident(column.name)
-        treatment = a.treatment(class_name) if class_name else "show"
+        treatment = a.treatment(class_name, item.copy) if class_name else "show"
         if treatment == "show":
             parts.append(name)
         elif treatment == "mask":
@@ -132,7 +132,7 @@ def subject_edit(a: Analysis) -> tuple[Edit | None, tuple[str, ...], str]:
     for item in entries:
         subject = a.rules.tables[item.table].subject
         class_name = a.rules.tables[item.table].columns.get(subject or "")
-        if subject is None or (class_name and a.treatment(class_name) != "show"):
+        if subject is None or (class_name and a.treatment(class_name, item.copy) != "show"):
             return None, (), "unknown"
         visible = [v for v, r in item.renamed.items() if r == subject] or [subject]
         keys.append((item, visible[0]))

@@ -90,7 +90,8 @@ def _decide(text: Text, statements: list[dict], purpose: Purpose | None, rules: 
         sql=sql, kind=infos[0].kind if len(infos) == 1 else "multi",
         tables=frozenset().union(*(i.tables for i in infos)),
         columns=tuple(columns.values()), subject_columns=subject_tables, exposure=exposure,
-        statements=tuple(infos), purpose=purpose.name if purpose else None)
+        statements=tuple(infos), purpose=purpose.name if purpose else None,
+        redact_errors=any(i.tables for i in infos))
 
 
 def _render(a: Analysis, raw: dict, alone: bool, key: bytes | None

@@ -24,6 +24,7 @@ class Item:
     columns: tuple[Column, ...] = ()
     nullable: bool = False
     target: bool = False
+    copy: bool = False  # read to be copied elsewhere: shown classes are masked too
     members: tuple[Item, ...] = ()  # a join alias: the entries it covers
     node: dict[str, Any] | None = None  # the RangeVar to replace
     lookups: list[str] = field(default_factory=list)  # predicates pushed into the derived table

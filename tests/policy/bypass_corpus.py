@@ -37,6 +37,7 @@ class Case:
     expect: str = "no_leak"
     params: tuple = ()  # for the last step (extended protocol)
     binary: bool = False  # binary result format for the last step
+    secrets_of: str = ""  # judge by another purpose's secrets (copies must be masked)
 
 
 @dataclass
@@ -51,8 +52,8 @@ class Outcome:
 
 
 def case(name: str, *steps: str, purpose: str | None = CS, expect: str = "no_leak",
-         params: tuple = (), binary: bool = False) -> Case:
-    return Case(name, steps, purpose, expect, params, binary)
+         params: tuple = (), binary: bool = False, secrets_of: str = "") -> Case:
+    return Case(name, steps, purpose, expect, params, binary, secrets_of)
 
 
 CASES: list[Case] = [
@@ -207,6 +208,22 @@ CASES: list[Case] = [
          f"{P0.id} RETURNING phone, id_no, email", "ROLLBACK", purpose=ADMIN),
     case("delete returning star", "BEGIN", f"DELETE FROM orders WHERE customer_id = {P1.id} "
          "RETURNING *", "ROLLBACK", purpose=ADMIN),
+    case("failing row detail", "BEGIN", f"UPDATE customers SET created_at = NULL WHERE id = "
+         f"{P0.id}", "ROLLBACK", purpose=ADMIN),
+    case("insert from cte copies clear", "CREATE TEMP TABLE names_sink (n text, p text)",
+         "WITH x AS (SELECT name, phone FROM customers) INSERT INTO names_sink SELECT * FROM x",
+         "SELECT * FROM names_sink", purpose=MK, secrets_of=CS),
+    case("update from copies clear", "CREATE TEMP TABLE upd_sink AS SELECT id FROM orders",
+         "ALTER TABLE upd_sink ADD COLUMN p text",
+         "UPDATE upd_sink s SET p = c.phone FROM customers c, orders o "
+         "WHERE o.id = s.id AND c.id = o.customer_id", "SELECT * FROM upd_sink", purpose=MK,
+         secrets_of=CS),
+    case("foreign table", "CREATE FOREIGN TABLE ft (phone text) SERVER s OPTIONS "
+         "(table_name 'customers')", expect="refused"),
+    case("page inspection", "SELECT * FROM heap_page_items(get_raw_page('customers', 0))",
+         expect="refused"),
+    case("other sessions' text", "SELECT pg_stat_get_backend_activity(1)", expect="refused"),
+    case("inheritance parent", "SELECT * FROM people", expect="refused"),
     case("cte with dml returning", "WITH d AS (UPDATE customers SET notes = notes "
          "RETURNING phone) SELECT * FROM d", purpose=ADMIN, expect="refused"),
     # -- purposes with denied classes, consent, no purpose ------------------------------
@@ -297,7 +314,7 @@ def leaks(texts: Iterable[str], purpose: str | None) -> list[str]:
 
 def problems(c: Case, outcome: Outcome) -> list[str]:
     """Everything wrong with an outcome for a case (empty when it passed)."""
-    found = leaks(outcome.texts, c.purpose)
+    found = leaks(outcome.texts, c.secrets_of or c.purpose)
     if c.expect == "refused":
         if not (outcome.refused and outcome.sqlstate == "42501"):
             found.append(f"not refused (rows={outcome.rows}, errors={outcome.errors[:1]})")

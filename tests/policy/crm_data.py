@@ -32,6 +32,8 @@ CREATE TABLE orders (
     total numeric(10, 2), created_at timestamptz NOT NULL
 );
 CREATE TABLE customers_vip (tier int) INHERITS (customers);
+CREATE TABLE people (id bigint, name text);
+ALTER TABLE customers INHERIT people;
 CREATE VIEW customer_contacts AS SELECT id, name, phone FROM customers;
 CREATE FUNCTION customer_phone(bigint) RETURNS text LANGUAGE sql
     AS 'SELECT phone FROM customers WHERE id = $1';

@@ -47,8 +47,14 @@ def run_case(policy: PolicyCache, dsn: str, c: Case) -> Outcome:
             try:
                 _execute(conn, decision, params, c.binary and last, outcome)
             except psycopg.Error as exc:
-                outcome.errors.append(str(exc))
-                outcome.texts.extend([str(exc), str(exc.diag.message_detail or "")])
+                # what the session forwards: everything, or only the message when the
+                # decision says the error may quote stored values
+                forwarded = [exc.diag.message_primary or str(exc)]
+                if not decision.redact_errors:
+                    forwarded += [str(exc), exc.diag.message_detail or "",
+                                  exc.diag.message_hint or "", exc.diag.context or ""]
+                outcome.errors.append(forwarded[0])
+                outcome.texts.extend(forwarded)
     return outcome
 
 
