@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import os
 import sys
 
 import asyncpg
@@ -71,6 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     except _EXPECTED as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"incident: {message}", file=sys.stderr)
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away: nothing left to say to it.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except asyncpg.PostgresError as exc:
         # Driver messages may quote data: the SQLSTATE and class name only.
         print(f"incident: database error {exc.sqlstate} ({type(exc).__name__})", file=sys.stderr)
