@@ -27,14 +27,14 @@ _LOCAL = rf"(?:{_ROAD}{_NUMBER}|{_VILLAGE}(?:[0-9]{{1,3}}组)?(?:{_NUMBER})?){_D
 
 
 class AddressRecognizer(ChineseRecognizer):
-    """Anchored on a province or a known city; district-and-street addresses need context."""
+    """Anchored on a province or a known city, or district + street + number."""
 
     ENTITY = "CN_ADDRESS"
     PATTERNS = (
         ("province", rf"{_PROVINCE}(?:{_CITY})?{_DISTRICT}{_LOCAL}", 0.85),
         ("city", rf"{_CITY_NAME}{_DISTRICT}{_LOCAL}", 0.85),
         ("district", rf"{_PLACE_START}(?:{_PLACE_CHAR}){{1,5}}?(?:区|县){_ROAD}{_NUMBER}{_DETAIL}",
-         0.45),
+         0.55),
         ("region_only", rf"{_PROVINCE}(?:{_CITY})?{_DISTRICT}", 0.3),
     )
     CONTEXT = ("地址", "住址", "住在", "寄到", "送到", "收货", "家住", "居住", "户籍", "address",

@@ -8,6 +8,7 @@ from gateway.detect.lexicon import (
     COMPOUND_SURNAMES,
     GIVEN_NAME_CHARS,
     NAME_CUES,
+    NAME_FOLLOWERS,
     NAME_TITLES,
     SURNAMES,
 )
@@ -18,6 +19,9 @@ _SURNAME = "(?:" + "|".join(COMPOUND_SURNAMES) + f"|[{SURNAMES}])"
 _NAME = _SURNAME + f"[{GIVEN_NAME_CHARS}]{{1,2}}"
 _CUE = "(?:" + "|".join(NAME_CUES) + ")"
 _TITLE = "(?:" + "|".join(NAME_TITLES) + ")"
+_FOLLOWER = "(?:" + "|".join(NAME_FOLLOWERS) + ")"
+# A name that opens a clause: start of text, or after punctuation or a space.
+_CLAUSE_START = r"(?:(?<=^)|(?<=[\s,.;:!?，。；：！？、（）()]))"
 
 _WHOLE_NAME = re.compile("(?:" + "|".join(COMPOUND_SURNAMES) + f"|[{SURNAMES}])[{CJK}]{{1,2}}")
 
@@ -29,12 +33,13 @@ def looks_like_name(value: str) -> bool:
 
 
 class PersonNameRecognizer(ChineseRecognizer):
-    """Surname + one or two given-name characters, right after a cue or right before a title."""
+    """Surname + one or two given-name characters, after a cue word or before a title or verb."""
 
     ENTITY = "CN_PERSON_NAME"
     PATTERNS = (
         ("after_cue", rf"(?<={_CUE}[:： ]{{0,2}}){_NAME}", 0.6),
         ("before_title", rf"{_NAME}(?={_TITLE})", 0.55),
+        ("before_verb", rf"{_CLAUSE_START}{_NAME}(?={_FOLLOWER})", 0.55),
     )
     CONTEXT = ("姓名", "名字", "联系人", "客户", "name", "xm", "contact")
-    PREFILTER = _CUE + "|" + _TITLE
+    PREFILTER = _CUE + "|" + _TITLE + "|" + _FOLLOWER
