@@ -39,4 +39,5 @@ class AddressRecognizer(ChineseRecognizer):
     )
     CONTEXT = ("地址", "住址", "住在", "寄到", "送到", "收货", "家住", "居住", "户籍", "address",
                "addr", "dz", "location")
-    PREFILTER = r"[省市区县州旗镇乡村路街道巷弄号]"
+    # Every pattern needs a house number, a village, or a province name.
+    PREFILTER = rf"[0-9]号|[镇乡村]|{_PROVINCE}"

@@ -42,4 +42,7 @@ class PersonNameRecognizer(ChineseRecognizer):
         ("before_verb", rf"{_CLAUSE_START}{_NAME}(?={_FOLLOWER})", 0.55),
     )
     CONTEXT = ("姓名", "名字", "联系人", "客户", "name", "xm", "contact")
-    PREFILTER = _CUE + "|" + _TITLE + "|" + _FOLLOWER
+    # A cue right before a surname, or a surname and given name right before a title or
+    # verb: "客户来电" (no surname after the cue) stops here.
+    PREFILTER = (rf"{_CUE}[:： ]{{0,2}}{_SURNAME}|"
+                 rf"{_SURNAME}[{GIVEN_NAME_CHARS}]{{1,2}}(?:{_TITLE}|{_FOLLOWER})")
