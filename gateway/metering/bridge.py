@@ -3,7 +3,8 @@
 The session holds a policy Decision (its `columns`: table, column, class_name, treatment)
 and, after the result, the row count and the subject ids it stripped from the trailing
 subject columns. These helpers turn that into AuditRecord.objects and TableUse rows so
-the session does not repeat the mapping.
+the session does not repeat the mapping. `rules_inputs` does the same for the rules
+file (limits, canaries, the `detection:` section).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from gateway.metering.detection import DetectionConfig, load_detection
 from gateway.metering.usage import TableUse
 
 CLEAR, MASKED = frozenset({"show"}), frozenset({"mask"})  # hide returns NULL: neither
@@ -57,3 +59,22 @@ def table_uses(columns: Iterable[Any], exposure: str, rows: int,
                      masked_cells=rows * masked_cols, aggregate=exposure == "aggregate",
                      canary_hits=canary_hits.get(table, 0))
             for table, (clear, masked, masked_cols) in per_table.items()]
+
+
+def rules_inputs(rules: Any) -> tuple[DetectionConfig, dict[str, dict[str, int]],
+                                      dict[str, frozenset[str]]]:
+    """(detection, limits, canaries) for Metering from a loaded policy Rules object.
+
+    limits: purpose -> {"rows_per_query": n, "subjects_per_hour": n} (set ones only);
+    canaries: table -> canary subject ids as text. A bad `detection:` raises ValueError.
+    """
+    limits = {}
+    for name, purpose in rules.purposes.items():
+        set_limits = {k: v for k, v in (("rows_per_query", purpose.limits.rows_per_query),
+                                        ("subjects_per_hour", purpose.limits.subjects_per_hour))
+                      if v is not None}
+        if set_limits:
+            limits[name] = set_limits
+    canaries = {name: frozenset(map(str, t.canaries))
+                for name, t in rules.tables.items() if t.canaries}
+    return load_detection(rules.detection), limits, canaries

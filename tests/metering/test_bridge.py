@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from gateway.metering.bridge import classes, objects, table_uses
 
@@ -40,3 +41,15 @@ def test_table_uses_for_rows_and_aggregates():
             customers.canary_hits) == (3, ["1", "2", "2"], 3, 1)
     assert [u.aggregate for u in table_uses(COLUMNS, "aggregate", 1)] == [True, True]
     assert table_uses(COLUMNS, "none", 5) == []
+
+
+def test_rules_inputs_from_the_shipped_rules_file():
+    from gateway.metering.bridge import rules_inputs
+    from gateway.policy.rules import load_rules
+
+    rules_file = Path(__file__).parents[2] / "rules" / "customers.yaml"
+    detection, limits, canaries = rules_inputs(load_rules(str(rules_file)))
+    assert limits["customer_service"] == {"rows_per_query": 200, "subjects_per_hour": 500}
+    assert canaries["public.customers"] and all(isinstance(c, str)
+                                                for c in canaries["public.customers"])
+    assert detection.get("canary").severity == "critical"
