@@ -19,6 +19,7 @@ from gateway.alerts.sinks import build
 from gateway.audit.keys import from_config
 from gateway.audit.spool import Spool
 from gateway.audit.writer import STRICT, AuditWriter
+from gateway.metering.bridge import rules_inputs
 from gateway.metering.detection import DetectionConfig
 from gateway.metering.meter import Metering
 from gateway.state import connect as state
@@ -56,11 +57,18 @@ async def start_accounting(config, replica: str | None = None,
                            detection: DetectionConfig | None = None,
                            limits: Mapping[str, Mapping[str, int]] | None = None,
                            canaries: Mapping[str, frozenset[str]] | None = None,
-                           ) -> Accounting:
+                           rules=None) -> Accounting:
     """Build and start everything; strict mode refuses to start without the audit secret.
 
     A state database that is down at start is not fatal: records go to the spool.
+    With `rules` (a loaded policy Rules), detection, limits and canaries come from it
+    unless given.
     """
+    if rules is not None:
+        from_rules = rules_inputs(rules)
+        detection = detection or from_rules[0]
+        limits = limits if limits is not None else from_rules[1]
+        canaries = canaries if canaries is not None else from_rules[2]
     mode = config.values.get("audit_durability", "buffered")
     keys = from_config(config, strict=mode == STRICT)
     dsn, password = state.as_url(state.state_dsn(config)), state.state_password(config)
