@@ -205,6 +205,35 @@ def corpus(per_entity: int = 500, seed: int = 20261127) -> list[Item]:
     return items
 
 
+def independent(per_entity: int = 500, seed: int = 99) -> list[Item]:
+    """Values from the demo database's generators (their own name, region and street
+    lists), in this corpus's sentence templates: a check the recognizers were not tuned on."""
+    from gateway.sample import generators as gen
+
+    rng = random.Random(seed)
+
+    def someone() -> tuple:
+        return gen.region(rng), gen.birth_date(rng), rng.random() < 0.5
+
+    makers: dict[str, Callable[[random.Random], str]] = {
+        "CN_PERSON_NAME": lambda r: gen.person_name(r, r.random() < 0.5).text,
+        "CN_ADDRESS": lambda r: gen.address(r, gen.region(r)),
+        "CN_MOBILE": gen.mobile,
+        "CN_BANK_CARD": gen.unionpay_card,
+        "CN_ID_CARD": lambda r: gen.id_number(r, *someone()),
+        "EMAIL_ADDRESS": lambda r: gen.email(r, gen.person_name(r, True), gen.birth_date(r)),
+    }
+    items = []
+    for entity, make in makers.items():
+        templates = POSITIVE[entity][1]
+        for _ in range(per_entity):
+            value, template = make(rng), rng.choice(templates)
+            start = template.index("{}")
+            items.append({"text": template.format(value),
+                          "spans": [[entity, start, start + len(value)]], "kind": entity})
+    return items
+
+
 PLAIN = ("客户来电咨询退货流程，已解答。", "要求将收货时间改为周末。",
          "对物流速度不满意，已安抚。", "咨询会员积分规则及兑换方式。",
          "反映商品包装破损，已登记补发。", "回访满意度：满意。", "取消订单原因：重复下单。",
