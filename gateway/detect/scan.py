@@ -30,7 +30,8 @@ class TextScanner:
     `scan` returns the masked text, or None when the value is returned unchanged. Work
     per value: a normalisation and one combined regex (most values stop there), then an
     LRU cache of recent candidates, then presidio. Synchronous and free of I/O; asyncio
-    code iterates `chunks` and yields to the loop between chunks.
+    code iterates `chunks` and yields to the loop between chunks. Not for use from
+    several threads at once (the cache is unguarded); tasks of one loop may share it.
     """
 
     def __init__(self, entities: Sequence[str], masks: Mapping[str, Mask], *,
@@ -44,6 +45,9 @@ class TextScanner:
         self.masks = dict(masks)
         self.context = list(context)
         self.detector = detector or shared_detector()
+        unknown = [e for e in self.entities if e not in self.detector.entities]
+        if unknown:
+            raise ValueError(f"the detector does not look for {unknown[0]!r}")
         self._gate = prefilter(self.entities).search
         self._cache: OrderedDict[str, str | None] = OrderedDict()
         self.cache_size, self.cache_max_chars = cache_size, cache_max_chars

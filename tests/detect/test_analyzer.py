@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 
 import pytest
 import spacy
@@ -70,3 +72,23 @@ def test_overlaps_keep_the_stronger_finding():
     findings = [Finding("CN_BANK_CARD", 0, 18, 0.85), Finding("CN_ID_CARD", 0, 18, 0.95),
                 Finding("CN_MOBILE", 20, 31, 0.7), Finding("CN_LANDLINE", 25, 31, 0.6)]
     assert resolve_findings(findings) == [findings[1], findings[2]]
+
+
+def test_a_fresh_process_starts_offline(tmp_path):
+    """Import, build and analyze in a new interpreter whose sockets refuse to connect."""
+    script = tmp_path / "offline.py"
+    script.write_text(
+        "import socket\n"
+        "def refuse(*a, **k):\n"
+        "    raise OSError('network used')\n"
+        "socket.socket.connect = refuse\n"
+        "socket.create_connection = refuse\n"
+        "socket.getaddrinfo = refuse\n"
+        "from gateway.detect.analyzer import Detector\n"
+        "text = '邮箱zhangsan@example.com 网址 https://example.org 手机13812345678'\n"
+        "found = Detector().find(text)\n"
+        "print(sorted(f.entity for f in found))\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "['CN_MOBILE', 'EMAIL_ADDRESS']"

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import io
 import random
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 import yaml
+from psycopg import sql
 
 from gateway import cli
 from gateway.detect.checksums import id_card_check_char, luhn_check_digit
@@ -102,3 +106,34 @@ def test_progress_only_on_a_terminal():
         progress.done()
     assert quiet.getvalue() == ""
     assert "sampling 2/2: public.b" in loud.getvalue() and loud.getvalue().endswith("\r")
+
+
+@pytest.fixture(scope="module")
+def demo_dsn(server_dsn: str) -> Iterator[str]:
+    """A database of its own holding the demo's sample customer database."""
+    from gateway.sample import load
+
+    name = f"pgw_detect_demo_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    info = psycopg.conninfo.conninfo_to_dict(server_dsn)
+    dsn = psycopg.conninfo.make_conninfo(**{**info, "dbname": name})
+    try:
+        load(dsn, customers=400)
+        yield dsn
+    finally:
+        with psycopg.connect(server_dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+                         .format(sql.Identifier(name)))
+
+
+def test_demo_database_gets_the_demo_rules_tables(demo_dsn, capsys):
+    rules = Path(__file__).parents[2] / "rules" / "customers.yaml"
+    expected = yaml.safe_load(rules.read_text(encoding="utf-8"))["tables"]
+    assert cli.main(["discover", "--upstream", demo_dsn, "--sample", "200",
+                     "--rules", str(rules)]) == 0
+    proposed = yaml.safe_load(capsys.readouterr().out)["tables"]
+    assert set(proposed) == set(expected)
+    for table, section in expected.items():
+        assert proposed[table]["subject"] == section["subject"]
+        assert proposed[table]["columns"] == section["columns"]

@@ -92,3 +92,10 @@ def test_long_text_finds_values_across_segment_cuts(scanner, offset):
     text = "无" * offset + "13812345678" + "，" * 20_000
     masked = scanner.scan(text)
     assert masked is not None and masked[offset:offset + 11] == "138****5678"
+
+
+def test_scanner_entities_must_be_in_its_detector():
+    from gateway.detect.analyzer import Detector
+
+    with pytest.raises(ValueError, match="does not look for"):
+        TextScanner(["CN_MOBILE", "CN_ID_CARD"], MASKS, detector=Detector(["CN_MOBILE"]))
