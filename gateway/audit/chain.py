@@ -16,13 +16,16 @@ from gateway.audit.record import (
     CHAIN_END,
     CHAIN_START,
     CHECKPOINT,
+    COLUMNS,
     SIGNED_KINDS,
     AuditRecord,
     body,
     canonical,
+    objects_text,
 )
 
 GENESIS = bytes(32)
+OBJECTS = COLUMNS.index("objects")
 
 
 def ratchet(key: bytes) -> bytes:
@@ -51,8 +54,9 @@ class Chain:
         """The full row for record `seq` (must be the next one)."""
         if seq != self.last_seq + 1:
             raise ValueError(f"audit chain: expected seq {self.last_seq + 1}, got {seq}")
-        values = (self.replica, seq, self.chain, *body(record))
-        payload = canonical(values)
+        values = [self.replica, seq, self.chain, *body(record)]
+        values[OBJECTS] = objects_text(values[OBJECTS])  # stored as this text, too
+        payload = canonical(values, objects_ready=True)
         mac = seal_mac(self._key, self._prev, payload)
         signature = (self.keys.signing.sign(signed_bytes(payload, mac))
                      if record.kind in SIGNED_KINDS else None)

@@ -33,8 +33,9 @@ class AuditRecord:
     application_name: str | None = None
     fingerprint: str | None = None
     statement: str | None = None
-    # [{"table": "public.customers", "columns": {"phone": "mask", "name": "show"}}]
-    objects: list[dict[str, Any]] | None = None
+    # [{"table": "public.customers", "columns": {"phone": "mask", "name": "show"}}], or
+    # the same as JSON text (metering.bridge.objects_json caches it per decision)
+    objects: list[dict[str, Any]] | str | None = None
     rows: int | None = None
     subjects: int | None = None
     decision: str | None = None  # allow | rewrite | deny | error | login_ok | login_failed
@@ -62,13 +63,36 @@ def micros(ts: datetime) -> int:
     return (ts - _EPOCH) // timedelta(microseconds=1)
 
 
-def canonical(values: tuple | list) -> bytes:
-    """The bytes the MAC covers: head and body columns in a fixed JSON form."""
+_TEXTS: dict[str, str] = {}  # JSON text -> its canonical form; sessions repeat shapes
+
+
+def objects_text(objects: Any) -> str | None:
+    """Canonical JSON text of `objects` (sorted keys, no spaces), from a value or any JSON
+    text of it (jsonb gives its own spacing and key order back)."""
+    if objects is None:
+        return None
+    if isinstance(objects, str):
+        known = _TEXTS.get(objects)
+        if known is None:
+            known = objects_text(json.loads(objects))
+            if len(_TEXTS) >= 4096:
+                _TEXTS.clear()
+            _TEXTS[objects] = known
+        return known
+    return json.dumps(objects, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical(values: tuple | list, objects_ready: bool = False) -> bytes:
+    """The bytes the MAC covers: head and body columns in a fixed JSON form.
+
+    `objects` enters as its canonical text; pass objects_ready=True when it already is
+    (the writer's path), else it is normalised here (rows read back for verification).
+    """
     out = list(values[: len(HEAD_COLUMNS) + len(BODY_COLUMNS)])
     out[_TS] = micros(out[_TS])
-    if isinstance(out[_OBJECTS], str):  # as read back from jsonb
-        out[_OBJECTS] = json.loads(out[_OBJECTS])
-    return json.dumps(out, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    if not objects_ready:
+        out[_OBJECTS] = objects_text(out[_OBJECTS])
+    return json.dumps(out, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def row_values(row: Any) -> list:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterable
 from itertools import islice
 
@@ -16,15 +15,6 @@ SCHEMA = "privacy_gateway"
 EXPOSURE_COLUMNS = ("ts", "replica", "audit_seq", "session_id", "principal", "purpose",
                     "table_name", "subjects", "clear_classes", "masked_classes", "aggregate",
                     "rows")
-_OBJECTS = AUDIT_COLUMNS.index("objects")
-
-
-def _for_copy(row: tuple) -> tuple:
-    """jsonb goes over COPY as text."""
-    objects = row[_OBJECTS]
-    if objects is None or isinstance(objects, str):
-        return row
-    return (*row[:_OBJECTS], json.dumps(objects, ensure_ascii=False), *row[_OBJECTS + 1:])
 
 
 async def write_batch(conn: asyncpg.Connection, partitions: Partitions,
@@ -33,7 +23,7 @@ async def write_batch(conn: asyncpg.Connection, partitions: Partitions,
     if exposure_rows:
         await partitions.ensure(conn, [r[0] for r in exposure_rows])
     async with conn.transaction():
-        await _copy(conn, "audit_log", AUDIT_COLUMNS, [_for_copy(r) for r in audit_rows])
+        await _copy(conn, "audit_log", AUDIT_COLUMNS, audit_rows)
         await _copy(conn, "exposure", EXPOSURE_COLUMNS, exposure_rows)
 
 
@@ -75,7 +65,7 @@ async def replay(conn: asyncpg.Connection, partitions: Partitions, spool: Spool,
 
 
 async def _replay_chunk(conn: asyncpg.Connection, batch: list[tuple[str, tuple]]) -> None:
-    audit = [_for_copy(row) for kind, row in batch if kind == AUDIT]
+    audit = [row for kind, row in batch if kind == AUDIT]
     if audit:
         await conn.copy_records_to_table("audit_replay", columns=AUDIT_COLUMNS, records=audit)
         await conn.execute(f"INSERT INTO {SCHEMA}.audit_log SELECT * FROM audit_replay"

@@ -10,8 +10,10 @@ file (limits, canaries, the `detection:` section).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
+from gateway.audit.record import objects_text
 from gateway.metering.detection import DetectionConfig, load_detection
 from gateway.metering.usage import TableUse
 
@@ -24,6 +26,12 @@ def objects(columns: Iterable[Any]) -> list[dict[str, Any]]:
     for c in columns:
         tables.setdefault(c.table, {})[c.column] = c.treatment
     return [{"table": t, "columns": cols} for t, cols in tables.items()]
+
+
+@lru_cache(maxsize=4096)
+def objects_json(columns: tuple[Any, ...]) -> str:
+    """objects() as JSON text, cached per decision's columns (the cheap form to audit)."""
+    return objects_text(objects(columns))
 
 
 def classes(columns: Iterable[Any]) -> dict[str, tuple[list[str], list[str], int]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,13 @@ def test_objects_group_by_table():
         {"table": "public.customers",
          "columns": {"name": "show", "phone": "mask", "id_no": "hide"}},
         {"table": "public.orders", "columns": {"card_no": "mask"}}]
+
+
+def test_objects_json_is_canonical_and_cached():
+    from gateway.metering.bridge import objects_json
+
+    text = objects_json(COLUMNS)
+    assert json.loads(text) == objects(COLUMNS) and objects_json(COLUMNS) is text
 
 
 def test_hidden_is_neither_clear_nor_masked():
