@@ -49,7 +49,8 @@ class TextScanner:
         if unknown:
             raise ValueError(f"the detector does not look for {unknown[0]!r}")
         self._gate = prefilter(self.entities).search
-        self._cache: OrderedDict[str, str | None] = OrderedDict()
+        # value -> (masked value or None, entities found): repeated cells cost one lookup.
+        self._cache: OrderedDict[str, tuple[str | None, tuple[str, ...]]] = OrderedDict()
         self.cache_size, self.cache_max_chars = cache_size, cache_max_chars
         self.chunk_cells, self.chunk_chars = chunk_cells, chunk_chars
         self.stats: Counter[str] = Counter()  # counts only: cells, candidates, hits, entities
@@ -134,12 +135,16 @@ class TextScanner:
         yield [self._mask(value, resolve_findings(found))]
 
     def _cached(self, value: str) -> str | None:
-        if value in self._cache:
+        hit = self._cache.get(value)
+        if hit is not None:
             self._cache.move_to_end(value)
             self.stats["cache_hits"] += 1
-            return self._cache[value]
-        masked = self._mask(value, self.findings(value))
-        self._cache[value] = masked
+            masked, entities = hit
+            self._count(entities)
+            return masked
+        found = self.findings(value)
+        masked = self._mask(value, found)
+        self._cache[value] = (masked, tuple(f.entity for f in found))
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
         return masked
@@ -149,11 +154,18 @@ class TextScanner:
             return None
         parts, last = [], 0
         for f in found:
-            self.stats[f.entity] += 1
             parts.append(value[last:f.start])
             parts.append(self.masks[f.entity](value[f.start:f.end]))
             last = f.end
         parts.append(value[last:])
-        self.stats["masked"] += 1
+        self._count(f.entity for f in found)
         return "".join(parts)
 
+    def _count(self, entities: Iterable[str]) -> None:
+        """Counts for metrics: masked cells and findings per entity (never values)."""
+        counted = False
+        for entity in entities:
+            self.stats[entity] += 1
+            counted = True
+        if counted:
+            self.stats["masked"] += 1

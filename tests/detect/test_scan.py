@@ -58,7 +58,7 @@ def test_fast_path_and_cache(scanner):
     assert scanner.stats["cells"] == 8
     assert scanner.stats["candidates"] == 3
     assert scanner.stats["cache_hits"] == 2
-    assert scanner.stats["CN_MOBILE"] == 1
+    assert scanner.stats["CN_MOBILE"] == 3 and scanner.stats["masked"] == 3
 
 
 def test_cache_is_bounded():
