@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.detect.registry import UnknownEntity
 from gateway.detect.scan import SEGMENT_CHARS, TextScanner
@@ -99,3 +101,18 @@ def test_scanner_entities_must_be_in_its_detector():
 
     with pytest.raises(ValueError, match="does not look for"):
         TextScanner(["CN_MOBILE", "CN_ID_CARD"], MASKS, detector=Detector(["CN_MOBILE"]))
+
+
+ALPHABET = ("0123456789０１２３４５６７８９ -+@.xX"
+            "客户手机号码身份证卡邮箱北京市朝阳区路号，。abc\x00\udc80")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=ALPHABET, max_size=80))
+def test_masking_keeps_everything_outside_findings(text):
+    scanner = TextScanner(SCAN, {e: (lambda v: "#" * len(v)) for e in SCAN})
+    masked = scanner.scan(text)
+    if masked is None:
+        return
+    assert len(masked) == len(text)
+    assert all(m == t or m == "#" for m, t in zip(masked, text, strict=True))
