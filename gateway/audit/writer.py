@@ -121,14 +121,22 @@ class AuditWriter:
     # -- lifecycle ---------------------------------------------------------------------
 
     async def start(self, reason: str = "gateway start") -> None:
-        """Open the chain (continuing above any spooled seq) and start the writer task."""
+        """Open the chain above every seq this replica wrote before (spool and, when
+        reachable, the database: a clock stepped back must not reuse a seq), then start
+        the writer task."""
         self.spool.lock()
-        start = first_seq(self.spool.last_seq(self.replica))
+        await self._try_connect()
+        last = [self.spool.last_seq(self.replica) or 0]
+        if self._conn is not None:
+            with contextlib.suppress(Exception):  # no table yet, or the DB went away again
+                last.append(await self._conn.fetchval(
+                    "SELECT max(seq) FROM privacy_gateway.audit_log WHERE replica = $1",
+                    self.replica) or 0)
+        start = first_seq(max(last))
         self._chain = chain_mod.Chain(self.keys, self.replica, start)
         self._next_seq = self._checkpoint_seq = start
         self.durable_seq = start - 1
         self.submit(chain_mod.start_record(reason))
-        await self._try_connect()
         self._task = asyncio.create_task(self._run(), name="audit-writer")
 
     async def close(self, reason: str = "gateway stop") -> None:

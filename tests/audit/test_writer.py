@@ -142,3 +142,17 @@ async def test_log_refuses_change_and_verify_names_tampering(state_dsn, keys, tm
         await conn.close()
     bad = verify_chain(await _log(state_dsn, writer.replica), keys).first_bad
     assert (bad.replica, bad.seq) == (writer.replica, seqs[2])
+
+
+async def test_new_chain_starts_above_stored_seqs(state_dsn, keys, tmp_path, monkeypatch):
+    writer = _writer(keys, state_dsn, tmp_path)
+    await writer.start()
+    await writer.close()
+    last = writer._chain.last_seq
+    monkeypatch.setattr("gateway.audit.writer.time.time", lambda: 0.0)  # clock stepped back
+    again = AuditWriter(keys, writer.replica, lambda: asyncpg.connect(state_dsn),
+                        Spool(tmp_path / "spool2"))
+    await again.start()
+    assert again._chain.chain == last + 1
+    await again.close()
+    assert verify_chain(await _log(state_dsn, writer.replica), keys).ok
