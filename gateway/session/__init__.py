@@ -1,1 +1,1 @@
-"""Client sessions: the synchronous core (events in, bytes and actions out) and its asyncio shell."""
+"""Client sessions: the synchronous core (events in, bytes and actions out), its asyncio shell."""

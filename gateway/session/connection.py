@@ -13,6 +13,7 @@ import ssl
 from typing import TYPE_CHECKING
 
 from gateway.protocol.errors import GatewayError, fatal
+from gateway.protocol.messages import ErrorResponse
 from gateway.protocol.startup import CancelRequest, SSLRequest
 from gateway.session.actions import CancelUpstream, Close, ConnectUpstream, StartTLS
 from gateway.session.core import Session
@@ -53,6 +54,20 @@ class ClientConnection(asyncio.Protocol):
             self.listener.startup_timeout, self._startup_expired)
 
     def data_received(self, data: bytes) -> None:
+        try:
+            self._received(data)
+        except Exception:  # noqa: BLE001 - one broken session must not hang or spread
+            self.crashed()
+
+    def crashed(self) -> None:
+        """An unexpected error in this session: log it (no data), tell the client, close."""
+        log.exception("session %s failed", self.session.id if self.session else "-")
+        if self.transport and not self.transport.is_closing() and self.tls is None:
+            self.transport.write(ErrorResponse.build(
+                "XX000", "privacy gateway: internal error", "FATAL").encode())
+        self.close()
+
+    def _received(self, data: bytes) -> None:
         self.last_active = self.listener.loop.time()
         if self.tls is not None:
             try:
@@ -60,6 +75,9 @@ class ClientConnection(asyncio.Protocol):
             except ssl.SSLError:
                 self.close()
                 return
+            handshake = self.tls.ciphertext()  # TLS's own records (handshake, alerts)
+            if handshake:
+                self.transport.write(handshake)
             if finished:
                 self.session.tls_started(self.tls.alpn, self._tls_direct)
         if data:
@@ -88,22 +106,24 @@ class ClientConnection(asyncio.Protocol):
         session = self.session
         if session.to_client:
             self._write(session.to_client)
-            session.to_client.clear()
+            session.to_client = []
         if session.to_server and self.upstream and self.upstream.ready:
-            self.upstream.transport.write(session.to_server)
-            session.to_server.clear()
+            _send(self.upstream.transport, session.to_server)
+            session.to_server = []
         if session.actions:
             actions, session.actions = session.actions, []
             for action in actions:
                 self._act(action)
 
-    def _write(self, data: bytearray) -> None:
+    def _write(self, chunks: list[bytes | memoryview]) -> None:
         if self.transport is None or self.transport.is_closing():
             return
+        if self.tls is not None and not self.tls.handshaken:
+            return  # nothing can be said to a client whose TLS handshake is unfinished
         if self.tls is None:
-            self.transport.write(data)
+            _send(self.transport, chunks)
         else:
-            self.tls.send(data)
+            self.tls.send(b"".join(chunks))
             self.transport.write(self.tls.ciphertext())
 
     def _act(self, action: object) -> None:
@@ -111,7 +131,7 @@ class ClientConnection(asyncio.Protocol):
             self.tls = TlsLayer(self.listener.tls_context)
             self._tls_direct = action.direct
             if action.initial:
-                self.data_received(action.initial)
+                self._received(action.initial)
         elif isinstance(action, ConnectUpstream):
             self.listener.loop.create_task(self._connect(action.params))
         elif isinstance(action, CancelUpstream):
@@ -121,6 +141,7 @@ class ClientConnection(asyncio.Protocol):
 
     def close(self) -> None:
         if self.tls is not None and self.transport and not self.transport.is_closing():
+            self.tls.shutdown()
             self.transport.write(self.tls.ciphertext())
         if self.transport:
             self.transport.close()
@@ -138,10 +159,16 @@ class ClientConnection(asyncio.Protocol):
 
     async def _connect(self, params: dict[str, str]) -> None:
         try:
+            await self._open_upstream(params)
+        except Exception:  # noqa: BLE001
+            self.crashed()
+
+    async def _open_upstream(self, params: dict[str, str]) -> None:
+        try:
             self.upstream = await self.listener.open_upstream(self, params)
         except GatewayError as exc:
             self.session.fail(exc)
-        except (OSError, asyncio.TimeoutError, ssl.SSLError) as exc:
+        except (TimeoutError, OSError, ssl.SSLError) as exc:
             self.session.fail(upstream_error(type(exc).__name__))
         else:
             if self._startup_timer:
@@ -166,8 +193,11 @@ class UpstreamConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self.ready:
-            self.client.session.server_bytes(data)
-            self.client.flush()
+            try:
+                self.client.session.server_bytes(data)
+                self.client.flush()
+            except Exception:  # noqa: BLE001
+                self.client.crashed()
             return
         try:
             reply, rest = self.handshake.feed(data)
@@ -207,6 +237,14 @@ class UpstreamConnection(asyncio.Protocol):
     def resume_writing(self) -> None:
         if self.client.transport:
             self.client.transport.resume_reading()
+
+
+def _send(transport: asyncio.Transport, chunks: list[bytes | memoryview]) -> None:
+    # One chunk (the common case) goes out as it is: no join, no copy.
+    if len(chunks) == 1:
+        transport.write(chunks[0])
+    else:
+        transport.writelines(chunks)
 
 
 async def send_cancel(host: str, port: int, unix: str | None, request: CancelRequest) -> None:

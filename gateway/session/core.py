@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from gateway.policy.model import Principal, Rules
 from gateway.protocol import codes
+from gateway.protocol.buffer import I32
 from gateway.protocol.errors import GatewayError, ProtocolError, error, fatal
 from gateway.protocol.framing import split
 from gateway.protocol.messages import (
@@ -49,6 +50,7 @@ _TLS_HANDSHAKE = 0x16  # first byte of a TLS ClientHello record (direct TLS)
 # the gateway's own error in place of the server's.
 _REFUSED = "privacy gateway refused "
 _session_ids = itertools.count(1)
+_length = I32.unpack_from
 
 # What a statement check returns: the SQL to send, or the error to raise instead.
 StatementCheck = Callable[[str, "Session"], "str | GatewayError"]
@@ -91,8 +93,9 @@ class Session:
     upstream_key: BackendKeyData | None = None
     transaction: bytes = codes.IDLE
     statements: int = 0
-    to_client: bytearray = field(default_factory=bytearray)
-    to_server: bytearray = field(default_factory=bytearray)
+    # Chunks to send, in order; the shell writes and empties them after every event.
+    to_client: list[bytes | memoryview] = field(default_factory=list)
+    to_server: list[bytes | memoryview] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
     _inbuf: bytearray = field(default_factory=bytearray)
     _outbuf: bytearray = field(default_factory=bytearray)
@@ -112,48 +115,67 @@ class Session:
         """Plaintext bytes from the client."""
         if self.phase == "closed":
             return
-        self._inbuf += data
         try:
+            if self.phase == "ready":
+                self._relay(data)
+                return
+            self._inbuf += data
             if self.phase == "startup":
                 self._startup()
             elif self.phase == "auth":
                 self._authenticate()
-            elif self.phase == "ready":
-                self._relay_client()
         except ProtocolError as exc:
             self.fail(fatal("protocol_violation", f"invalid message from client: {exc}"))
         except GatewayError as exc:
             self.fail(exc)
 
     def server_bytes(self, data: bytes) -> None:
-        """Bytes from the upstream server once the session is ready."""
+        """Bytes from the upstream server once the session is ready.
+
+        One pass over the message headers; only ReadyForQuery (and ErrorResponse while a
+        refusal is pending) is looked at, and untouched runs are forwarded as one slice.
+        """
         if self.phase != "ready":
             return
-        buf = self._outbuf
-        buf += data
-        try:
-            found, pos = split(buf)
-        except ProtocolError as exc:
-            self.fail(fatal("connection_failure", f"invalid message from upstream: {exc}"))
-            return
-        if not pos:
-            return
+        if self._outbuf:
+            data = self._whole(self._outbuf, data)
+        size, pos, run = len(data), 0, 0
         out = self.to_client
-        run = 0
-        for type_byte, start, end in found:
+        while size - pos >= 5:
+            length = _length(data, pos + 1)[0]
+            end = pos + 1 + length
+            if length < 4 or end > size:
+                if length < 4:
+                    self.fail(fatal("connection_failure", "invalid message from upstream"))
+                    return
+                break
+            type_byte = data[pos]
             if type_byte == _READY:
-                self.transaction = buf[end - 1:end]
+                self.transaction = data[end - 1:end]
                 self._syncs_done += 1
                 if self._refusals:
                     self._forget_refusals()
             elif type_byte == _ERROR and self._refusals:
-                replacement = self._replace_error(buf[start + 5:end])
+                replacement = self._replace_error(data[pos + 5:end])
                 if replacement is not None:
-                    out += buf[run:start]
-                    out += replacement
+                    out.append(memoryview(data)[run:pos])
+                    out.append(replacement)
                     run = end
-        out += buf[run:pos]
-        del buf[:pos]
+            pos = end
+        if run < pos:
+            out.append(data if run == 0 and pos == size else memoryview(data)[run:pos])
+        if pos < size:
+            self._outbuf += memoryview(data)[pos:]
+
+    @staticmethod
+    def _whole(pending: bytearray, data: bytes) -> bytes:
+        """Join bytes left over from the last event with new ones (copying only then)."""
+        if not pending:
+            return data
+        pending += data
+        data = bytes(pending)
+        pending.clear()
+        return data
 
     def tls_started(self, alpn: str | None, direct: bool) -> None:
         """The shell finished the TLS handshake with the client."""
@@ -168,13 +190,13 @@ class Session:
         """The shell finished the upstream handshake: tell the client it may begin."""
         self.upstream_key = key
         out = self.to_client
-        out += Authentication(codes.AUTH_OK).encode()
+        out.append(Authentication(codes.AUTH_OK).encode())
         for status in statuses:
-            out += self._client_status(status).encode()
+            out.append(self._client_status(status).encode())
         key_length = 32 if self.minor >= 2 else 4
         self.key = BackendKeyData(secrets.randbits(31), secrets.token_bytes(key_length))
-        out += self.key.encode()
-        out += ReadyForQuery(codes.IDLE).encode()
+        out.append(self.key.encode())
+        out.append(ReadyForQuery(codes.IDLE).encode())
         self.phase = "ready"
         if rest:
             self.server_bytes(rest)
@@ -183,7 +205,7 @@ class Session:
 
     def fail(self, exc: GatewayError) -> None:
         """Send the error; a FATAL one (or any before the session is ready) ends it."""
-        self.to_client += _error(exc)
+        self.to_client.append(_error(exc))
         if exc.fatal or self.phase != "ready":
             self.phase = "closed"
             self.actions.append(Close(exc.message))
@@ -219,14 +241,14 @@ class Session:
             if self.tls_active:
                 raise fatal("protocol_violation", "SSLRequest inside TLS")
             if not self.config.tls_available:
-                self.to_client += b"N"
+                self.to_client.append(b"N")
                 return
             if self._inbuf:  # bytes sent before the handshake could be injected: refuse
                 raise fatal("protocol_violation", "received unencrypted data after SSL request")
-            self.to_client += b"S"
+            self.to_client.append(b"S")
             self.actions.append(StartTLS())
         elif isinstance(packet, GSSENCRequest):
-            self.to_client += b"N"
+            self.to_client.append(b"N")
         elif isinstance(packet, CancelRequest):
             self.actions.append(CancelUpstream(packet.pid, packet.key))
             self.actions.append(Close("cancel request"))
@@ -243,7 +265,7 @@ class Session:
         if msg.minor > codes.NEWEST_MINOR or unknown:
             from gateway.protocol.messages import NegotiateProtocolVersion
 
-            self.to_client += NegotiateProtocolVersion(self.minor, unknown).encode()
+            self.to_client.append(NegotiateProtocolVersion(self.minor, unknown).encode())
         params = {k: v for k, v in msg.params.items() if not k.startswith("_pq_.")}
         self.user = params.get("user", "")
         if not self.user:
@@ -256,7 +278,7 @@ class Session:
         self.principal = self.config.rules().principals.get(self.user)
         self._scram = ScramExchange(self.user, auth_info(self.principal),
                                     self.config.certificate_pem if self.tls_active else None)
-        self.to_client += self._scram.start().encode()
+        self.to_client.append(self._scram.start().encode())
         self.phase = "auth"
         if self._inbuf:
             self._authenticate()
@@ -267,7 +289,7 @@ class Session:
             if type_byte != ord(codes.PASSWORD):
                 raise fatal("protocol_violation", "expected a SASL response")
             msg = PasswordMessage(bytes(self._inbuf[start + 5:end]))
-            self.to_client += self._scram.step(msg).encode()
+            self.to_client.append(self._scram.step(msg).encode())
             if self._scram.done:
                 del self._inbuf[:end]
                 self._authenticated()
@@ -297,29 +319,40 @@ class Session:
 
     # ------------------------------------------------------------ ready: client side
 
-    def _relay_client(self) -> None:
-        buf = self._inbuf
-        found, pos = split(buf, 0, self.config.max_message)
-        out = self.to_server
-        run = 0
-        for type_byte, start, end in found:
-            if type_byte not in _INSPECT_CLIENT:
-                continue
-            if type_byte == _SYNC:
-                self._syncs_sent += 1
-                continue
-            out += buf[run:start]
-            run = end
-            self._inspect(type_byte, buf, start, end)
-            if self.phase == "closed":
+    def _relay(self, data: bytes) -> None:
+        """Forward whole client messages, runs of untouched ones as one slice each."""
+        if self._inbuf:
+            data = self._whole(self._inbuf, data)
+        size, pos, run = len(data), 0, 0
+        limit, out = self.config.max_message, self.to_server
+        while size - pos >= 5:
+            length = _length(data, pos + 1)[0]
+            if length < 4 or length > limit:
+                raise ProtocolError(f"invalid message length {length}")
+            end = pos + 1 + length
+            if end > size:
                 break
-        out += buf[run:pos]
-        del buf[:pos]
+            type_byte = data[pos]
+            if type_byte in _INSPECT_CLIENT:
+                if type_byte == _SYNC:
+                    self._syncs_sent += 1
+                else:
+                    if run < pos:
+                        out.append(memoryview(data)[run:pos])
+                    run = end
+                    self._inspect(type_byte, data, pos, end)
+                    if self.phase == "closed":
+                        return
+            pos = end
+        if run < pos:
+            out.append(data if run == 0 and pos == size else memoryview(data)[run:pos])
+        if pos < size:
+            self._inbuf += memoryview(data)[pos:]
 
-    def _inspect(self, type_byte: int, buf: bytearray, start: int, end: int) -> None:
+    def _inspect(self, type_byte: int, buf: bytes, start: int, end: int) -> None:
         body = buf[start + 5:end]
         if type_byte == _TERMINATE:
-            self.to_server += buf[start:end]
+            self.to_server.append(buf[start:end])
             self.phase = "closed"
             self.actions.append(Close("client terminated"))
         elif type_byte == _QUERY:
@@ -351,9 +384,9 @@ class Session:
         if isinstance(checked, GatewayError):
             return self._refuse(checked, encode, batch)
         if checked is sql and original is not None:
-            self.to_server += original
+            self.to_server.append(original)
         else:
-            self.to_server += encode(checked)
+            self.to_server.append(encode(checked))
 
     def _purpose_statement(self, stmt: purposes.PurposeStatement,
                            encode: Callable[[str], bytes], batch: int) -> None:
@@ -364,12 +397,12 @@ class Session:
             self.purpose = stmt.value
         elif stmt.action == "reset":
             self.purpose = purposes.default_purpose(self.principal)
-        self.to_server += encode(purposes.upstream_equivalent(stmt, self.purpose))
+        self.to_server.append(encode(purposes.upstream_equivalent(stmt, self.purpose)))
 
     def _refuse(self, exc: GatewayError, encode: Callable[[str], bytes], batch: int) -> None:
         nonce = secrets.token_hex(8)
         self._refusals[nonce] = (batch, exc)
-        self.to_server += encode(f'SELECT FROM "{_REFUSED}{nonce}"')
+        self.to_server.append(encode(f'SELECT FROM "{_REFUSED}{nonce}"'))
 
     # ------------------------------------------------------------ ready: server side
 

@@ -56,9 +56,7 @@ def take_purpose(params: dict[str, str]) -> tuple[str | None, dict[str, str]]:
         setting = None
         if word == "-c" and i + 1 < len(words):
             setting, i = words[i + 1], i + 2
-        elif word.startswith("-c"):
-            setting, i = word[2:], i + 1
-        elif word.startswith("--"):
+        elif word.startswith("-c") or word.startswith("--"):
             setting, i = word[2:], i + 1
         else:
             kept.append(_escape(word))
@@ -117,7 +115,8 @@ def parse_statement(sql: str) -> PurposeStatement | GatewayError | None:
         return None
     if len(stmts) > 1:
         return error("feature_not_supported",
-                     f"send statements about {PARAMETER} on their own, not in a multi-statement string")
+                     f"send statements about {PARAMETER} on their own, "
+                     "not in a multi-statement string")
     return hits[0]
 
 

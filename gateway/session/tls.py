@@ -7,6 +7,7 @@ TLS ClientHello directly ("direct SSL"), and SSLRequest must be answered before 
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 from pathlib import Path
 
@@ -79,6 +80,12 @@ class TlsLayer:
     def ciphertext(self) -> bytes:
         """Everything TLS wants sent to the client now (handshake records included)."""
         return self._out.read()
+
+    def shutdown(self) -> None:
+        """Queue TLS close_notify (best effort: the connection closes anyway)."""
+        if self.handshaken:
+            with contextlib.suppress(ssl.SSLError):
+                self._tls.unwrap()
 
     @property
     def alpn(self) -> str | None:

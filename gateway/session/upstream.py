@@ -157,7 +157,8 @@ class Handshake:
         if msg.code == codes.AUTH_SASL_FINAL:
             self._scram.set_server_final(msg.data.decode())
             return b""
-        raise fatal("connection_failure", f"upstream asks for unsupported authentication {msg.code}")
+        raise fatal("connection_failure",
+                    f"upstream asks for unsupported authentication {msg.code}")
 
 
 def upstream_error(exc: BaseException | str) -> GatewayError:

@@ -12,7 +12,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from gateway.sample import load
+from tests.integration.conftest import PASSWORDS
+from tests.integration.gateway_thread import GatewayThread
 
 PURPOSE = "customer_service"
 ROWS_SQL = "SELECT id, name, phone FROM customers ORDER BY id LIMIT 20"
@@ -47,15 +48,11 @@ class ClientTarget:
 
 
 @pytest.fixture(scope="session")
-def client_target(upstream_dsn: str) -> ClientTarget:
-    """For now the session's database itself, loaded with the sample customers."""
-    load(upstream_dsn)
-    info = psycopg.conninfo.conninfo_to_dict(upstream_dsn)
-    return ClientTarget(host=str(info.get("host") or "127.0.0.1"),
-                        port=int(info.get("port") or 5432),
-                        user=str(info.get("user") or "postgres"),
-                        password=str(info.get("password") or ""),
-                        dbname=str(info["dbname"]))
+def client_target(gateway: GatewayThread) -> ClientTarget:
+    """The gateway in front of the sample database, as the customer-service application."""
+    dbname = psycopg.conninfo.conninfo_to_dict(gateway.config.upstream)["dbname"]
+    return ClientTarget(host=gateway.host, port=gateway.port, user="crm_app",
+                        password=PASSWORDS["crm_app"], dbname=str(dbname))
 
 
 @pytest.fixture
