@@ -21,7 +21,7 @@ from pathlib import Path
 import asyncpg
 
 from gateway.audit.keys import AuditKeys
-from gateway.audit.record import AuditRecord
+from gateway.audit.record import AuditRecord, objects_text
 from gateway.audit.spool import Spool
 from gateway.audit.statement import describe
 from gateway.audit.writer import AuditWriter
@@ -33,14 +33,17 @@ KEYS = AuditKeys.derive("benchmark secret, not for production")
 SQL = "SELECT id, name, phone FROM public.customers WHERE id = 4242"
 
 
+# What the session passes: bridge.objects_json(decision.columns), cached per decision.
+OBJECTS = objects_text([{"table": "public.customers",
+                         "columns": {"name": "show", "phone": "mask"}}])
+
+
 def record() -> AuditRecord:
     fingerprint, text = describe(SQL)
     return AuditRecord(session_id="bench", principal="crm_app", purpose="customer_service",
                        client_addr="127.0.0.1", application_name="pgbench",
                        fingerprint=fingerprint, statement=text, rows=1, subjects=1,
-                       decision="rewrite", duration_ms=0.4, objects=[
-                           {"table": "public.customers",
-                            "columns": {"name": "show", "phone": "mask"}}])
+                       decision="rewrite", duration_ms=0.4, objects=OBJECTS)
 
 
 def use(seq: int) -> StatementUse:
