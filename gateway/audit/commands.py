@@ -47,6 +47,9 @@ async def _verify(dsn, password, keys, replica):
             async for row in read_log(conn, replica):
                 verifier.feed(row)
     except Exception as exc:
+        if type(exc).__name__ == "UndefinedTableError":
+            raise CommandError("no privacy_gateway.audit_log in the state database"
+                               " (no gateway has written to it yet)") from None
         raise CommandError(f"cannot read the audit log ({type(exc).__name__})") from None
     finally:
         await conn.close()

@@ -48,6 +48,9 @@ async def _fetch(dsn, password, subject, table, since):
     try:
         return await subject_report(conn, subject, table, since)
     except Exception as exc:
+        if type(exc).__name__ == "UndefinedTableError":
+            raise CommandError("no privacy_gateway.exposure in the state database"
+                               " (no gateway has written to it yet)") from None
         raise CommandError(f"cannot read the exposure ledger ({type(exc).__name__})") from None
     finally:
         await conn.close()
