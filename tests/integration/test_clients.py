@@ -1,0 +1,124 @@
+"""Real clients through the gateway: psql, psycopg 3, asyncpg and pgbench."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import asyncpg
+import psycopg
+import pytest
+
+from tests.integration.conftest import PASSWORDS, conninfo
+from tests.integration.tools import client_program
+
+
+def _dbname(gateway) -> str:
+    return psycopg.conninfo.conninfo_to_dict(gateway.config.upstream)["dbname"]
+
+
+def test_psql_script(gateway) -> None:
+    script = """
+\\set ON_ERROR_STOP 0
+SELECT count(*) AS n FROM customers;
+SHOW privacy.purpose;
+BEGIN;
+CREATE TEMP TABLE t(x int);
+INSERT INTO t SELECT generate_series(1, 3);
+SELECT sum(x) FROM t;
+COMMIT;
+SELECT 1/0;
+\\copy (SELECT generate_series(1,5)) TO STDOUT
+SELECT 'after error' AS still;
+"""
+    done = subprocess.run([client_program("psql"), "-X", "-A", "-t", conninfo(gateway)],
+                          input=script, capture_output=True, text=True, timeout=60)
+    lines = done.stdout.split()
+    assert "3002" in lines and "customer_service" in lines and "6" in lines
+    assert done.stdout.endswith("1\n2\n3\n4\n5\nafter error\n")
+    assert "division by zero" in done.stderr
+
+
+def test_psycopg_text_binary_and_prepared(gateway) -> None:
+    with psycopg.connect(conninfo(gateway)) as conn:
+        row = conn.execute("SELECT %s::int + 1, %s::text", (41, "你好")).fetchone()
+        assert row == (42, "你好")
+        with conn.cursor(binary=True) as cur:
+            cur.execute("SELECT %s::bigint, %s::numeric, now()::date IS NOT NULL", (7, "1.5"))
+            assert cur.fetchone()[:2] == (7, psycopg.types.numeric.Decimal("1.5"))
+        for i in range(6):  # psycopg prepares server-side after the fifth execution
+            assert conn.execute("SELECT %s::int * 2", (i,), prepare=True).fetchone() == (2 * i,)
+        conn.execute("SELECT pg_sleep(0)")
+
+
+def test_psycopg_pipeline_and_errors(gateway) -> None:
+    with psycopg.connect(conninfo(gateway)) as conn:
+        with conn.pipeline():
+            cursors = [conn.execute("SELECT %s::int", (i,)) for i in range(20)]
+        assert [c.fetchone()[0] for c in cursors] == list(range(20))
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            conn.execute("SELECT * FROM no_such_table")
+        conn.rollback()
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_psycopg_copy_in_and_out(gateway) -> None:
+    with psycopg.connect(conninfo(gateway), autocommit=True) as conn:
+        conn.execute("CREATE TEMP TABLE items(id int, label text)")
+        with conn.cursor().copy("COPY items FROM STDIN") as copy:
+            for i in range(1000):
+                copy.write_row((i, f"item {i}"))
+        assert conn.execute("SELECT count(*), max(id) FROM items").fetchone() == (1000, 999)
+        out = []
+        with conn.cursor().copy("COPY items TO STDOUT") as copy:
+            out.extend(copy.rows())
+        assert len(out) == 1000
+
+
+def test_psycopg_notify(gateway) -> None:
+    with psycopg.connect(conninfo(gateway), autocommit=True) as conn:
+        conn.execute("LISTEN pgw_test")
+        with psycopg.connect(conninfo(gateway), autocommit=True) as other:
+            other.execute("NOTIFY pgw_test, 'hello'")
+        note = next(conn.notifies(timeout=5, stop_after=1))
+        assert (note.channel, note.payload) == ("pgw_test", "hello")
+        conn.add_notice_handler(lambda diag: notices.append(diag.message_primary))
+        notices: list[str] = []
+        conn.execute("DO $$BEGIN RAISE NOTICE 'careful'; END$$")
+        assert notices == ["careful"]
+
+
+async def test_asyncpg_prepared_binary_executemany_cursor(gateway) -> None:
+    conn = await asyncpg.connect(host=gateway.host, port=gateway.port, user="crm_app",
+                                 password=PASSWORDS["crm_app"], database=_dbname(gateway),
+                                 ssl=False,
+                                 server_settings={"privacy.purpose": "customer_service"})
+    try:
+        assert await conn.fetchval("SHOW privacy.purpose") == "customer_service"
+        stmt = await conn.prepare("SELECT $1::int8 * 2, $2::numeric, $3::timestamptz")
+        value = await stmt.fetchrow(21, 1.25, None)
+        assert value[0] == 42 and float(value[1]) == 1.25
+        await conn.execute("CREATE TEMP TABLE kv(k int primary key, v text)")
+        await conn.executemany("INSERT INTO kv VALUES ($1, $2)", [(i, str(i)) for i in range(300)])
+        async with conn.transaction():
+            seen = [r["k"] async for r in conn.cursor("SELECT k FROM kv ORDER BY k", prefetch=50)]
+        assert seen == list(range(300))
+        records = await conn.fetch("SELECT k, v FROM kv WHERE k < $1", 3)
+        assert [tuple(r) for r in records] == [(0, "0"), (1, "1"), (2, "2")]
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("mode", ["simple", "extended", "prepared"])
+def test_pgbench_select_only(gateway, sample_dsn: str, mode: str) -> None:
+    init = subprocess.run([client_program("pgbench"), "-i", "-s", "1", "-q", sample_dsn],
+                          capture_output=True, text=True, timeout=120)
+    assert init.returncode == 0, init.stderr
+    info = psycopg.conninfo.conninfo_to_dict(conninfo(gateway))
+    env = {**os.environ, "PGPASSWORD": info.pop("password"), "PGSSLMODE": "disable"}
+    done = subprocess.run(
+        [client_program("pgbench"), "-S", "-M", mode, "-c", "4", "-j", "2", "-t", "200",
+         "-h", gateway.host, "-p", str(gateway.port), "-U", "crm_app", _dbname(gateway)],
+        capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "number of transactions actually processed: 800/800" in done.stdout
