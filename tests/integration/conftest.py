@@ -44,9 +44,9 @@ def conninfo(gw: GatewayThread, user: str = "crm_app", purpose: str | None = Non
              password: str | None = None, **extra: object) -> str:
     """A libpq connection string to the gateway as one of the demo principals."""
     dbname = psycopg.conninfo.conninfo_to_dict(gw.config.upstream)["dbname"]
-    params = dict(host=gw.host, port=gw.port, user=user, dbname=dbname,
-                  password=PASSWORDS.get(user, "") if password is None else password,
-                  sslmode="disable", **extra)
+    params = {"host": gw.host, "port": gw.port, "user": user, "dbname": dbname,
+              "password": PASSWORDS.get(user, "") if password is None else password,
+              "sslmode": "disable", **extra}
     if purpose:
         params["options"] = f"-c privacy.purpose={purpose}"
     return psycopg.conninfo.make_conninfo(**params)
