@@ -63,6 +63,9 @@ def micros(ts: datetime) -> int:
     return (ts - _EPOCH) // timedelta(microseconds=1)
 
 
+# Built once: json.dumps with options builds a new encoder on every call.
+_CANONICAL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_SORTED = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, sort_keys=True)
 _TEXTS: dict[str, str] = {}  # JSON text -> its canonical form; sessions repeat shapes
 
 
@@ -79,7 +82,7 @@ def objects_text(objects: Any) -> str | None:
                 _TEXTS.clear()
             _TEXTS[objects] = known
         return known
-    return json.dumps(objects, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _SORTED.encode(objects)
 
 
 def canonical(values: tuple | list, objects_ready: bool = False) -> bytes:
@@ -92,7 +95,7 @@ def canonical(values: tuple | list, objects_ready: bool = False) -> bytes:
     out[_TS] = micros(out[_TS])
     if not objects_ready:
         out[_OBJECTS] = objects_text(out[_OBJECTS])
-    return json.dumps(out, separators=(",", ":"), ensure_ascii=False).encode()
+    return _CANONICAL.encode(out).encode()
 
 
 def row_values(row: Any) -> list:

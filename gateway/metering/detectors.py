@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from gateway.alerts.model import Alert
 from gateway.metering.detection import DetectionConfig, Setting
@@ -27,13 +27,14 @@ class Increment:
 
     rule: str
     key: str
-    start: datetime
+    start: int  # epoch seconds (cheaper than datetimes on the hot path)
     value: int
 
 
-def window_start(ts: datetime, seconds: int) -> datetime:
-    stamp = int(ts.timestamp())
-    return ts - timedelta(seconds=stamp % seconds, microseconds=ts.microsecond)
+def window_start(ts: datetime | float, seconds: int) -> int:
+    """Epoch second at which the `seconds`-long window holding `ts` starts."""
+    stamp = int(ts if isinstance(ts, float | int) else ts.timestamp())
+    return stamp - stamp % seconds
 
 
 def alert(setting: Setting, use: StatementUse, summary: str, group: str = "",
@@ -68,11 +69,12 @@ class Detectors:
         key = f"{use.principal}{KEY_SEPARATOR}{use.purpose}"
         out = []
         bulk, refused = self.config.get("bulk_export"), self.config.get("refused_burst")
-        if bulk and use.rows:
-            start = window_start(use.ts, bulk["window"])
-            out.append((Increment("bulk_export", key, start, use.rows), bulk["rows"]))
+        rows = use.rows
+        if bulk and rows:
+            start = window_start(use.ts.timestamp(), bulk["window"])
+            out.append((Increment("bulk_export", key, start, rows), bulk["rows"]))
         if refused and use.refused:
-            start = window_start(use.ts, refused["window"])
+            start = window_start(use.ts.timestamp(), refused["window"])
             out.append((Increment("refused_burst", key, start, 1), refused["count"]))
         return out
 

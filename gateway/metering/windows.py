@@ -9,7 +9,7 @@ customer seen by two gateways counts once.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
@@ -30,7 +30,7 @@ _SUBJECTS = """
 SELECT count(DISTINCT s) FROM privacy_gateway.exposure e, unnest(e.subjects) AS s
  WHERE e.principal = $1 AND e.purpose = $2 AND e.ts > $3"""
 
-WindowKey = tuple[str, str, datetime]
+WindowKey = tuple[str, str, int]  # rule, key, window start in epoch seconds
 
 
 class SharedWindows:
@@ -58,6 +58,7 @@ class SharedWindows:
         pending, self._pending = self._pending, {}
         keys = list(pending)
         columns = [list(c) for c in zip(*keys, strict=True)]
+        columns[2] = [datetime.fromtimestamp(start, UTC) for start in columns[2]]
         try:
             await conn.execute(_UPSERT, *columns, self.replica, list(pending.values()))
             rows = await conn.fetch(_TOTALS, *columns)
@@ -67,7 +68,7 @@ class SharedWindows:
             raise
         over = []
         for r in rows:
-            key = (r["rule"], r["key"], r["window_start"])
+            key = (r["rule"], r["key"], int(r["window_start"].timestamp()))
             if self._fire(key, r["total"]):
                 over.append((key, r["total"], self._thresholds[key]))
         return over
@@ -80,10 +81,11 @@ class SharedWindows:
 
     def forget_before(self, cutoff: datetime) -> None:
         """Drop windows that ended; keeps memory bounded."""
+        limit = int(cutoff.timestamp())
         for table in (self._local, self._thresholds):
-            for key in [k for k in table if k[2] < cutoff]:
+            for key in [k for k in table if k[2] < limit]:
                 del table[key]
-        self._fired = {k for k in self._fired if k[2] >= cutoff}
+        self._fired = {k for k in self._fired if k[2] >= limit}
 
 
 class SubjectWindows:
