@@ -39,6 +39,10 @@ Connect = Callable[[], Awaitable[asyncpg.Connection]]
 STRICT, BUFFERED = "strict", "buffered"
 
 
+class AuditWriterStopped(Exception):
+    """The writer is not running, so a record cannot be made durable (fail closed)."""
+
+
 def first_seq(spool_last: int | None) -> int:
     """Seq of a new chain: above anything this replica wrote before, without asking the DB.
 
@@ -104,6 +108,8 @@ class AuditWriter:
         """Return once record `seq` is committed to the state DB or fsynced to the spool."""
         if seq <= self.durable_seq:
             return
+        if self._task is None or self._task.done():
+            raise AuditWriterStopped("audit writer is not running; the record is not durable")
         future = asyncio.get_running_loop().create_future()
         self._waiters.append((seq, future))
         self._wake.set()
@@ -138,6 +144,17 @@ class AuditWriter:
         self.durable_seq = start - 1
         self.submit(chain_mod.start_record(reason))
         self._task = asyncio.create_task(self._run(), name="audit-writer")
+        self._task.add_done_callback(self._stopped)
+
+    def _stopped(self, task: asyncio.Task) -> None:
+        """A writer that died must not leave strict statements waiting: they fail."""
+        if task.cancelled() or task.exception() is None:
+            return
+        log.critical("audit writer stopped: %s", type(task.exception()).__name__)
+        for _, future in self._waiters:
+            if not future.done():
+                future.set_exception(AuditWriterStopped("audit writer stopped"))
+        self._waiters = []
 
     async def close(self, reason: str = "gateway stop") -> None:
         """Write the end-of-chain marker, flush everything, stop."""

@@ -156,3 +156,16 @@ async def test_new_chain_starts_above_stored_seqs(state_dsn, keys, tmp_path, mon
     assert again._chain.chain == last + 1
     await again.close()
     assert verify_chain(await _log(state_dsn, writer.replica), keys).ok
+
+
+async def test_strict_waiters_fail_when_the_writer_dies(state_dsn, keys, tmp_path):
+    from gateway.audit.writer import AuditWriterStopped
+
+    writer = _writer(keys, state_dsn, tmp_path, mode="strict")
+    await writer.start()
+    writer._chain.last_seq += 5  # a broken chain state: sealing raises inside the task
+    with pytest.raises(AuditWriterStopped):
+        await asyncio.wait_for(writer.durable(writer.submit(_record(1))), 5)
+    with pytest.raises(AuditWriterStopped):
+        await writer.durable(writer.submit(_record(2)))
+    writer.spool.unlock()
