@@ -113,3 +113,25 @@ async def test_syslog_cef_over_udp():
 def test_unknown_format_is_refused():
     with pytest.raises(ValueError, match=r"alerts\[0\]"):
         build([{"type": "webhook", "url": "http://x", "format": "fax"}])
+
+
+async def test_syslog_cef_over_tcp():
+    got: asyncio.Queue[bytes] = asyncio.Queue()
+
+    async def handle(reader, writer):
+        got.put_nowait(await reader.readline())
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    (sink,) = build([{"type": "syslog", "address": f"127.0.0.1:{port}", "protocol": "tcp"}])
+    await sink.send(ALERT)
+    line = (await asyncio.wait_for(got.get(), 2)).decode()
+    server.close()
+    assert line.endswith("\n") and "cs2=" + ALERT.fingerprint in line
+
+
+async def test_syslog_unreachable_is_a_delivery_error():
+    (sink,) = build([{"type": "syslog", "address": "127.0.0.1:1", "protocol": "tcp"}])
+    with pytest.raises(DeliveryError):
+        await sink.send(ALERT)
