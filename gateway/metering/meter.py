@@ -51,9 +51,17 @@ class Metering:
         self._task: asyncio.Task | None = None
 
     def update_rules(self, limits: Mapping[str, Mapping[str, int]],
-                     canaries: Mapping[str, frozenset[str]]) -> None:
-        """New limits and canaries after a rules reload."""
-        self.detectors.limits, self.detectors.canaries = limits, canaries
+                     canaries: Mapping[str, frozenset[str]],
+                     detection: DetectionConfig | None = None) -> None:
+        """New limits, canaries and (when given) detectors after a rules reload.
+
+        Window counts are kept; the local enumeration history starts afresh."""
+        if detection is not None:
+            self.detection = detection
+            self.detectors = Detectors(detection, limits, canaries)
+            self.history.detection, self.history.detectors = detection, self.detectors
+        else:
+            self.detectors.limits, self.detectors.canaries = limits, canaries
 
     # -- hot path ------------------------------------------------------------------------
 

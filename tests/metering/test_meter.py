@@ -116,3 +116,17 @@ async def test_refused_statement_writes_no_ledger_row(state_dsn, tmp_path):
     meter.observe(use)
     assert writer.queue_depth == before  # only the audit record, queued by _use
     await writer.close()
+
+
+def test_rules_reload_changes_limits_and_detectors():
+    meter = Metering("r1", None, collected := Collected())
+    use = StatementUse("crm_app", "customer_service", "rewrite",
+                       [TableUse("public.customers", rows=300, subjects=["1"])])
+    meter.observe(use)
+    assert collected.alerts == []
+    meter.update_rules({"customer_service": {"rows_per_query": 200}}, {})
+    meter.observe(use)
+    meter.update_rules({"customer_service": {"rows_per_query": 200}}, {},
+                       load_detection({"rows_per_query": {"enabled": False}}))
+    meter.observe(use)
+    assert [a.rule for a in collected.alerts] == ["rows_per_query"]
