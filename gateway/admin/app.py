@@ -95,3 +95,9 @@ async def serve(app: web.Application, host: str, port: int) -> web.AppRunner:
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner
+
+
+def from_config(config, ready: ReadyCheck) -> web.Application:
+    """The admin app with the token from `admin_token_env`; serve it at config `admin`
+    (gateway.config.split_address) after adding any /api routes."""
+    return make_app(ready, token=config.secret(config.values.get("admin_token_env")))

@@ -69,3 +69,22 @@ async def test_api_routes_need_the_token(token, auth, status):
 def test_api_routes_must_live_under_api():
     with pytest.raises(ValueError):
         add_api_routes(make_app(lambda: True), [("GET", "/sessions", None)])
+
+
+async def test_from_config_reads_the_token(tmp_path, monkeypatch):
+    from gateway.admin.app import from_config
+    from gateway.config import load
+
+    monkeypatch.setenv("PGW_ADMIN_TOKEN", "t0ken")
+    (tmp_path / "g.yaml").write_text("admin: 127.0.0.1:0\n")
+    app = from_config(load(tmp_path / "g.yaml"), lambda: True)
+
+    async def ping(request):
+        return web.Response(text="pong")
+    add_api_routes(app, [("GET", "/api/ping", ping)])
+    runner, base = await _start(app)
+    try:
+        assert (await _get(f"{base}/api/ping", headers={"Authorization": "Bearer t0ken"})) == (
+            200, "pong")
+    finally:
+        await runner.cleanup()
