@@ -1,4 +1,5 @@
-"""`privacy-gateway audit verify`: check the audit chain, name the first bad record."""
+"""`privacy-gateway audit verify` (check the chain, name the first bad record) and
+`audit public-key` (the checkpoint key, for auditors who verify without the secret)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     verify.add_argument("--replica", help="only this gateway instance's records")
     verify.add_argument("--require-end", action="store_true",
                         help="fail when a chain has no end marker (crash or truncation)")
+    verify.add_argument("--public-key", metavar="HEX",
+                        help="without the secret: check links and checkpoint signatures only")
+    sub.add_parser("public-key", help="print the Ed25519 checkpoint public key (hex)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -24,15 +28,31 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         config = load(args.config)
-        keys = from_config(config, strict=True)
+        public = getattr(args, "public_key", None)
+        keys = None if public else from_config(config, strict=True)
+        if args.audit_command == "public-key":
+            print(keys.public_hex())
+            return 0
+        public = _public_key(public) if public else None
         dsn = state_dsn(config)
     except (ConfigError, AuditKeyError, ValueError) as exc:
         raise CommandError(str(exc)) from None
-    report = asyncio.run(_verify(dsn, state_password(config), keys, args.replica))
+    report = asyncio.run(_verify(dsn, state_password(config), keys, public, args.replica))
+    if public is not None:
+        print("note: no secret given: MACs not checked, only links and signatures")
     return _print(report, args.require_end)
 
 
-async def _verify(dsn, password, keys, replica):
+def _public_key(text: str):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        return Ed25519PublicKey.from_public_bytes(bytes.fromhex(text))
+    except ValueError:
+        raise ValueError("--public-key: expected 64 hex digits") from None
+
+
+async def _verify(dsn, password, keys, public, replica):
     from gateway.audit.store import read_log
     from gateway.audit.verify import Verifier
     from gateway.state.connect import connect
@@ -41,7 +61,7 @@ async def _verify(dsn, password, keys, replica):
         conn = await connect(dsn, password)
     except Exception as exc:  # any failure to connect is one line, not a traceback
         raise CommandError(f"state database unreachable ({type(exc).__name__})") from None
-    verifier = Verifier(keys)
+    verifier = Verifier(keys, public)
     try:
         async with conn.transaction(readonly=True):
             async for row in read_log(conn, replica):

@@ -67,3 +67,16 @@ def test_verify_unreachable_database(tmp_path, monkeypatch, capsys):
     path.write_text("state: 'postgresql://nobody@127.0.0.1:1/x'\n")
     assert main(["--config", str(path), "audit", "verify"]) == 1
     assert "state database unreachable" in capsys.readouterr().err
+
+
+def test_public_key_verification_without_the_secret(config_file, keys, state_dsn, tmp_path,
+                                                    capsys, monkeypatch):
+    _write_chain(keys, state_dsn, tmp_path, "cli-public")
+    assert main(["--config", config_file, "audit", "public-key"]) == 0
+    public = capsys.readouterr().out.strip()
+    assert public == keys.public_hex()
+    monkeypatch.delenv("PGW_AUDIT_KEY")
+    assert main(["--config", config_file, "audit", "verify", "--replica", "cli-public",
+                 "--public-key", public]) == 0
+    assert "MACs not checked" in capsys.readouterr().out
+    assert main(["--config", config_file, "audit", "verify", "--public-key", "zz"]) == 1
