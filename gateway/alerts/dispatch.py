@@ -49,6 +49,7 @@ class AlertDispatcher:
         self._local: dict[str, float] = {}  # fingerprint -> monotonic time sent
         self._queued: dict[str, int] = {}  # fingerprint -> occurrences waiting in the queue
         self._task: asyncio.Task | None = None
+        self._deliveries: set[asyncio.Task] = set()
 
     def raise_alert(self, alert: Alert) -> None:
         """Queue an alert (never waits). Repeats of one still queued only add to its count,
@@ -69,8 +70,14 @@ class AlertDispatcher:
             self._queue.put_nowait(None)
             await self._task
             self._task = None
+        await self.drain()
         for sink in self.sinks:
             await sink.close()
+
+    async def drain(self) -> None:
+        """Wait for deliveries under way."""
+        while self._deliveries:
+            await asyncio.gather(*list(self._deliveries))
 
     async def _run(self) -> None:
         while (alert := await self._queue.get()) is not None:
@@ -86,7 +93,11 @@ class AlertDispatcher:
         stored, outcome = await self._store(alert)
         if outcome == "new" and not alert.shadow:
             metric("alerts").labels(alert.rule, alert.severity).inc()
-            await asyncio.gather(*(self._deliver(sink, stored) for sink in self.sinks))
+            # Delivery runs on its own: a receiver that retries must not hold back the
+            # next alert (a canary behind a slow webhook would miss its 2 seconds).
+            task = asyncio.create_task(self._deliver_all(stored))
+            self._deliveries.add(task)
+            task.add_done_callback(self._deliveries.discard)
         return "shadow" if alert.shadow and outcome == "new" else outcome
 
     async def _store(self, alert: Alert) -> tuple[Alert, str]:
@@ -107,6 +118,9 @@ class AlertDispatcher:
             return "grouped"
         self._local[alert.fingerprint] = now
         return "new"
+
+    async def _deliver_all(self, alert: Alert) -> None:
+        await asyncio.gather(*(self._deliver(sink, alert) for sink in self.sinks))
 
     async def _deliver(self, sink: AlertSink, alert: Alert) -> None:
         try:

@@ -75,6 +75,7 @@ async def test_without_state_database_alerts_still_go_out(receiver):
     dispatcher = AlertDispatcher(build([{"url": receiver.url}]), None, "r1")
     alert = _alert()
     outcomes = [await dispatcher.process(alert) for _ in range(3)]
+    await dispatcher.drain()
     assert outcomes == ["new", "grouped", "grouped"] and len(receiver.requests) == 1
 
 
@@ -85,3 +86,14 @@ async def test_unreachable_receiver_does_not_stop_dispatch(pool):
     await dispatcher.start()
     dispatcher.raise_alert(_alert())
     await asyncio.wait_for(dispatcher.close(), 5)
+
+
+async def test_slow_sink_does_not_hold_back_the_next_alert(receiver, pool):
+    slow, fast = build([{"url": "http://127.0.0.1:1/down"}, {"url": receiver.url}])
+    slow.attempts, slow.backoff = 3, 1.0  # about 3 s of retries
+    dispatcher = AlertDispatcher([slow, fast], pool, "r1")
+    await dispatcher.start()
+    dispatcher.raise_alert(_alert())
+    dispatcher.raise_alert(_alert(rule="canary", severity="critical"))
+    await receiver.wait(2, timeout=1.0)
+    await dispatcher.close()
