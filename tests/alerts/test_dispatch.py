@@ -90,7 +90,7 @@ async def test_unreachable_receiver_does_not_stop_dispatch(pool):
 
 async def test_slow_sink_does_not_hold_back_the_next_alert(receiver, pool):
     slow, fast = build([{"url": "http://127.0.0.1:1/down"}, {"url": receiver.url}])
-    slow.attempts, slow.backoff = 3, 1.0  # about 3 s of retries
+    slow.attempts, slow.backoff = 3, 0.75  # over 2 s of retries
     dispatcher = AlertDispatcher([slow, fast], pool, "r1")
     await dispatcher.start()
     dispatcher.raise_alert(_alert())

@@ -41,7 +41,8 @@ class WebhookSink(AlertSink):
                 return
             if status is not None and 400 <= status < 500:
                 raise DeliveryError(f"{self.name}: receiver refused the alert (HTTP {status})")
-            await asyncio.sleep(self.backoff * 2 ** attempt)
+            if attempt + 1 < self.attempts:
+                await asyncio.sleep(self.backoff * 2 ** attempt)
         raise DeliveryError(f"{self.name}: receiver unreachable after {self.attempts} attempts")
 
     async def _post(self, url: str, data: bytes, headers: dict[str, str]) -> int | None:
