@@ -52,6 +52,7 @@ class Analysis:
         self.skip: set[int] = set()  # ids of nodes already handled (pushed-down lookups)
         self.returning: list[Item] = []  # DML targets whose RETURNING shows masked columns
         self.returning_items: tuple[Item, ...] = ()  # targets while RETURNING is visited
+        self.bare = False  # visiting a bare column of the top-level output list
 
     # -- dispatch -----------------------------------------------------------------------
 
@@ -100,14 +101,25 @@ class Analysis:
         for entry in stmt.get("fromClause", ()):
             self.from_entry(entry, scope, nullable=False)
         Pushdown(self, scope).derived(stmt.get("whereClause"))
+        if stmt is self.top and not self.copy_mode:
+            self.output_list(stmt.get("targetList", ()), scope)
         for clause in SELECT_CLAUSES:
-            self.visit(stmt.get(clause), scope)
+            if clause != "targetList" or stmt is not self.top or self.copy_mode:
+                self.visit(stmt.get(clause), scope)
         if "intoClause" in stmt:
             self.visit(stmt["intoClause"], scope)
         self.derived.extend(i for i in scope.classified_here() if i.node is not None)
         if stmt is self.top:
             self.top_scope = scope
         return scope
+
+    def output_list(self, targets: list[Node], scope: Scope) -> None:
+        """The top-level output list: bare columns are only passed through to the client."""
+        for target in targets:
+            value = target["ResTarget"].get("val", {})
+            self.bare = "ColumnRef" in value
+            self.visit(value, scope)
+        self.bare = False
 
     def from_entry(self, entry: Node, scope: Scope, nullable: bool) -> list[Item]:
         """Add one FROM entry to the scope; returns the items it added."""
@@ -213,10 +225,12 @@ class Analysis:
             hits = scope.with_column(names[0])
             for item in hits:
                 self.use(item, names[0])
-            if not hits:  # maybe a whole-row reference to an entry
+            if not hits:  # maybe a whole-row reference to an entry: a value built from all
                 found = scope.find_alias(names[0])
+                bare, self.bare = self.bare, False
                 for item in flatten([found]) if found else []:
                     self.use_all(item)
+                self.bare = bare
             return
         if len(names) == 2:
             found = scope.find_alias(names[0])
@@ -241,6 +255,8 @@ class Analysis:
         if class_name is None:
             return
         treatment = self.treatment(class_name, item.copy)
+        if treatment == "mask" and self.rules.classes[class_name].mask.kind == "scan":
+            (item.scan_bare if self.bare else item.scan_used).add(column)
         key = (item.table, column)
         previous = self.columns.get(key)
         self.columns[key] = ColumnDecision(item.table, column, class_name, treatment,

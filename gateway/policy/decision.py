@@ -72,6 +72,10 @@ class Decision:
         forwarding (and, for Bind with per-column result formats, appends one text format
         code per extra column). Only set for a single top-level SELECT.
     exposure: see Exposure (for a multi-statement string: the least precise of them).
+    scan_columns: (position, entities) pairs, only when the caller asked for gateway_scan:
+        output columns (0-based, not counting the trailing subject columns) holding clear
+        free text that the session must pass through freetext.masker(entities, rules)
+        before forwarding each DataRow (text and binary format alike: UTF-8 text).
     redact_errors: True when the statement touches a classified table: an ErrorResponse
         for it may quote stored values (e.g. "Failing row contains (...)" in DETAIL), so
         the session forwards only severity, SQLSTATE and message (drops D, H, W, and the
@@ -88,6 +92,7 @@ class Decision:
     statements: tuple[StatementInfo, ...] = field(default_factory=tuple)
     purpose: str | None = None
     redact_errors: bool = False
+    scan_columns: tuple[tuple[int, tuple[str, ...]], ...] = ()
 
     @property
     def allowed(self) -> bool:

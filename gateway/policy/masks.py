@@ -59,7 +59,19 @@ def masked_expr(cls: ClassDef, column: Column, rules: Rules, key: bytes | None) 
         body = scan_expr(text, cls.scan, rules)
     else:
         body = text_mask(text, cls.mask)
-    return f"({body})::{column.type}" if column.is_text else body
+    return _as_column_type(body, column) if column.is_text else body
+
+
+def _as_column_type(body: str, column: Column) -> str:
+    """The masked text typed like the column, without a length check per row (a mask keeps
+    the length, and casting to varchar(n) would call a length coercion for every value)."""
+    if column.type == "text":
+        return body
+    if column.type.startswith("character varying"):
+        return f"({body})::varchar"
+    if column.type.startswith("character"):
+        return f"({body})::bpchar"
+    return f"({body})::{column.type}"
 
 
 def text_mask(ref: str, mask: Mask) -> str:

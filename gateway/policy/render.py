@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.policy.analyze import Analysis
-from gateway.policy.masks import masked_expr
+from gateway.policy.masks import MaskKeyMissing, masked_expr
 from gateway.policy.scope import Item, flatten
 from gateway.policy.sqltext import Edit, apply_edits, quote_ident, quote_literal
 
@@ -12,7 +12,8 @@ SUBJECT_ALIAS = "pgw_subject"
 def derived_sql(a: Analysis, item: Item, key: bytes | None, source: str | None = None,
                 only: bool = False) -> str:
     """SELECT returning every column of `item` under its treatment for the purpose."""
-    memo_key = (item.relation, a.purpose_name, item.copy, only, source)
+    memo_key = (item.relation, a.purpose_name, item.copy, only, source,
+                frozenset(item.scan_clear))
     cached = a.memo.get(memo_key)
     if cached is None:
         cached = a.memo[memo_key] = _projection(a, item, key, source, only)
@@ -29,11 +30,10 @@ def _projection(a: Analysis, item: Item, key: bytes | None, source: str | None,
         class_name = tdef.columns.get(column.name)
         name = quote_ident(column.name)
         treatment = a.treatment(class_name, item.copy) if class_name else "show"
-        if treatment == "show":
+        if treatment == "show" or column.name in item.scan_clear:
             parts.append(name)
         elif treatment == "mask":
-            cls = a.rules.classes[class_name]
-            parts.append(f"{masked_expr(cls, column, a.rules, key)} AS {name}")
+            parts.append(f"{_masked(a, item, class_name, column, key)} AS {name}")
         else:  # hide; deny is never referenced (refused) and NULL keeps `*` in shape
             parts.append(f"NULL::{column.type} AS {name}")
     if source is None:
@@ -41,6 +41,15 @@ def _projection(a: Analysis, item: Item, key: bytes | None, source: str | None,
         source = ("ONLY " if only else "") + f"{quote_ident(schema)}.{quote_ident(relname)}"
     filters = [] if source == quote_ident(DML_CTE) else _filters(a, item)
     return f"SELECT {', '.join(parts)} FROM {source}", filters
+
+
+def _masked(a: Analysis, item: Item, class_name: str, column, key: bytes | None) -> str:
+    try:
+        return masked_expr(a.rules.classes[class_name], column, a.rules, key)
+    except MaskKeyMissing:
+        if (item.table, column.name) in a.columns:
+            raise  # asked for: refuse rather than make up a value
+        return f"NULL::{column.type}"  # not asked for: keep `*`-free reads working
 
 
 def _filters(a: Analysis, item: Item) -> list[str]:
@@ -142,6 +151,74 @@ def subject_edit(a: Analysis) -> tuple[Edit | None, tuple[str, ...], str]:
     added = "".join(f", {quote_ident(i.alias)}.{quote_ident(s)} AS {SUBJECT_ALIAS}"
                     for i, s in keys)
     return Edit(where, where, added + " "), tuple(i.table for i, _ in keys), "rows"
+
+
+def scan_positions(a: Analysis) -> tuple[tuple[int, tuple[str, ...]], ...]:
+    """Leave free-text columns that are only passed through to the client clear, for the
+    gateway to mask (cheaper than regular expressions in SQL); returns their output
+    positions with the entities to mask. Empty when positions cannot be known for sure
+    (a `*` over an entry whose columns are not in the catalog, USING / NATURAL joins)."""
+    scope, stmt = a.top_scope, a.top
+    if scope is None or "intoClause" in stmt or stmt.get("distinctClause"):
+        return ()
+    if not any(i.scan_bare and not i.scan_used for i in scope.classified_here()):
+        return ()
+    if _merging_join(stmt.get("fromClause", ())):
+        return ()
+    layout: list[tuple[Item | None, str | None]] = []  # (entry, real column) per output
+    for target in stmt.get("targetList", ()):
+        names = _ref_names(target["ResTarget"].get("val", {}))
+        if names and names[-1] == "*":
+            found = scope.find_alias(names[-2]) if len(names) == 2 else None
+            entries = flatten([found]) if found else flatten(scope.items)
+            if len(names) > 2 or (len(names) == 2 and not found):
+                return ()
+            for entry in entries:
+                if not entry.classified:
+                    return ()  # its width is unknown
+                layout.extend((entry, c.name) for c in entry.columns)
+        elif names and len(names) <= 2:
+            entry = _entry_of(scope, names)
+            layout.append((entry, entry.real(names[-1]) if entry else None))
+        else:
+            layout.append((None, None))
+    out = []
+    for position, (entry, column) in enumerate(layout):
+        if entry is None or column not in entry.scan_bare or column in entry.scan_used:
+            continue
+        entry.scan_clear.add(column)
+        class_name = a.rules.tables[entry.table].columns[column]
+        out.append((position, a.rules.classes[class_name].scan))
+    return tuple(out)
+
+
+def _ref_names(value: dict) -> list[str] | None:
+    ref = value.get("ColumnRef")
+    if ref is None:
+        return None
+    return [f["String"]["sval"] if "String" in f else "*" for f in ref["fields"]]
+
+
+def _entry_of(scope, names: list[str]) -> Item | None:
+    if len(names) == 2:
+        found = scope.find_alias(names[0])
+        entries = flatten([found]) if found else []
+    else:
+        entries = flatten(scope.items)
+    hits = [e for e in entries if e.classified and e.has_column(names[-1])]
+    return hits[0] if len(hits) == 1 else None
+
+
+def _merging_join(entries) -> bool:
+    stack = list(entries)
+    while stack:
+        entry = stack.pop()
+        join = entry.get("JoinExpr") if isinstance(entry, dict) else None
+        if join:
+            if join.get("usingClause") or join.get("isNatural"):
+                return True
+            stack += [join["larg"], join["rarg"]]
+    return False
 
 
 def _first_location(a: Analysis, entry: dict) -> int:

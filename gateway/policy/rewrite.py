@@ -37,11 +37,14 @@ _PRECISION = ("none", "rows", "aggregate", "unknown")
 
 
 def rewrite(sql: str, purpose: Purpose | None, rules: Rules, catalog: Catalog,
-            mask_key: bytes | None = None, memo: dict | None = None) -> Decision:
+            mask_key: bytes | None = None, memo: dict | None = None,
+            gateway_scan: bool = False) -> Decision:
     """Analyse `sql` for `purpose` (None: no purpose bound) and decide what to send.
 
     Pure and uncached; see PolicyCache for the cached form the session uses. `memo` may
-    hold rendered projections between calls with the same rules, catalog and key."""
+    hold rendered projections between calls with the same rules, catalog and key.
+    `gateway_scan`: the caller masks Decision.scan_columns itself (see Decision), so
+    free-text columns only passed through may stay clear in the SQL."""
     name = purpose.name if purpose else None
     try:
         tree = json.loads(parse_sql_json(sql))
@@ -54,7 +57,7 @@ def rewrite(sql: str, purpose: Purpose | None, rules: Rules, catalog: Catalog,
         return Decision(sql=sql, kind="empty", purpose=name)
     text = Text(sql)
     try:
-        return _decide(text, statements, purpose, rules, catalog, mask_key, memo)
+        return _decide(text, statements, purpose, rules, catalog, mask_key, memo, gateway_scan)
     except Refused as exc:
         return _refusal(exc.sqlstate, exc.message, name)
     except MaskKeyMissing:
@@ -66,17 +69,21 @@ def rewrite(sql: str, purpose: Purpose | None, rules: Rules, catalog: Catalog,
 
 
 def _decide(text: Text, statements: list[dict], purpose: Purpose | None, rules: Rules,
-            catalog: Catalog, mask_key: bytes | None, memo: dict | None) -> Decision:
+            catalog: Catalog, mask_key: bytes | None, memo: dict | None,
+            gateway_scan: bool) -> Decision:
     edits: list[Edit] = []
     infos: list[StatementInfo] = []
     columns: dict[tuple[str, str], ColumnDecision] = {}
     subject_tables: tuple[str, ...] = ()
+    scan_columns: tuple = ()
     for raw in statements:
         node = raw["stmt"]
         kind_name, inner = next(iter(node.items()))
         a = Analysis(text, rules, purpose, catalog, memo)
         a.top = inner
         a.visit(node, Scope())
+        if gateway_scan and len(statements) == 1:
+            scan_columns = render.scan_positions(a)
         stmt_edits, exposure, subjects = _render(a, raw, len(statements) == 1, mask_key)
         edits.extend(stmt_edits)
         columns.update(a.columns)
@@ -91,6 +98,7 @@ def _decide(text: Text, statements: list[dict], purpose: Purpose | None, rules: 
         tables=frozenset().union(*(i.tables for i in infos)),
         columns=tuple(columns.values()), subject_columns=subject_tables, exposure=exposure,
         statements=tuple(infos), purpose=purpose.name if purpose else None,
+        scan_columns=scan_columns,
         redact_errors=any(i.tables for i in infos))
 
 
@@ -125,8 +133,9 @@ class PolicyCache:
     so repeated statements (prepared or not) cost a dictionary lookup."""
 
     def __init__(self, rules: Rules, catalog: Catalog, mask_key: bytes | None = None,
-                 size: int = 4096) -> None:
+                 size: int = 4096, gateway_scan: bool = False) -> None:
         self.rules = rules
+        self.gateway_scan = gateway_scan
         self.catalog = catalog
         self.mask_key = mask_key
         self.size = size
@@ -149,7 +158,8 @@ class PolicyCache:
         if purpose is not None and bound is None:
             decision = _refusal("42501", f"purpose {purpose} is not defined in the rules", purpose)
         else:
-            decision = rewrite(sql, bound, self.rules, self.catalog, self.mask_key, self._memo)
+            decision = rewrite(sql, bound, self.rules, self.catalog, self.mask_key, self._memo,
+                               self.gateway_scan)
         entries[key] = decision
         if len(entries) > self.size:
             entries.popitem(last=False)

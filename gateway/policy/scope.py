@@ -29,6 +29,9 @@ class Item:
     node: dict[str, Any] | None = None  # the RangeVar to replace
     lookups: list[str] = field(default_factory=list)  # predicates pushed into the derived table
     renamed: dict[str, str] = field(default_factory=dict)  # `AS c(a, b)`: visible -> real name
+    scan_bare: set[str] = field(default_factory=set)  # free-text columns only passed through
+    scan_used: set[str] = field(default_factory=set)  # free-text columns used in expressions
+    scan_clear: set[str] = field(default_factory=set)  # left clear, masked by the gateway
 
     @property
     def classified(self) -> bool:

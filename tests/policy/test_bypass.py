@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from gateway.policy.catalog import Catalog
+from gateway.policy.freetext import masker
 from gateway.policy.rewrite import PolicyCache
 from gateway.policy.rules import Rules
 from tests.policy.bypass_corpus import CASES, Case, Outcome, legit_cases, problems
@@ -20,9 +21,11 @@ from tests.policy.bypass_corpus import CASES, Case, Outcome, legit_cases, proble
 MASK_KEY = b"test deployment key"
 
 
-@pytest.fixture(scope="module")
-def policy(crm_rules: Rules, crm_catalog: Catalog) -> PolicyCache:
-    return PolicyCache(crm_rules, crm_catalog, mask_key=MASK_KEY)
+@pytest.fixture(scope="module", params=[False, True], ids=["sql-scan", "gateway-scan"])
+def policy(request: pytest.FixtureRequest, crm_rules: Rules, crm_catalog: Catalog
+           ) -> PolicyCache:
+    """Free text masked in SQL, or (gateway_scan) passed through and masked by the runner."""
+    return PolicyCache(crm_rules, crm_catalog, mask_key=MASK_KEY, gateway_scan=request.param)
 
 
 def _numbered(sql: str) -> str:
@@ -45,7 +48,7 @@ def run_case(policy: PolicyCache, dsn: str, c: Case) -> Outcome:
                 break
             params = c.params if last else ()
             try:
-                _execute(conn, decision, params, c.binary and last, outcome)
+                _execute(conn, decision, params, c.binary and last, outcome, policy.rules)
             except psycopg.Error as exc:
                 # what the session forwards: everything, or only the message when the
                 # decision says the error may quote stored values
@@ -59,7 +62,7 @@ def run_case(policy: PolicyCache, dsn: str, c: Case) -> Outcome:
 
 
 def _execute(conn: psycopg.Connection, decision, params: tuple, binary: bool,
-             outcome: Outcome) -> None:
+             outcome: Outcome, rules: Rules) -> None:
     cur = conn.cursor(binary=binary)
     if decision.kind == "copy" and "STDOUT" in decision.sql.upper():
         with cur.copy(decision.sql) as copy:
@@ -69,10 +72,13 @@ def _execute(conn: psycopg.Connection, decision, params: tuple, binary: bool,
         return
     cur.execute(decision.sql, params or None, prepare=False)
     strip = len(decision.subject_columns)
+    scans = [(i, masker(entities, rules)) for i, entities in decision.scan_columns]
     while True:
         if cur.description is not None:
             for row in cur.fetchall():
-                cells = row[: len(row) - strip] if strip else row
+                cells = list(row[: len(row) - strip] if strip else row)
+                for i, mask in scans:
+                    cells[i] = mask(cells[i]) if cells[i] is not None else None
                 outcome.rows += 1
                 outcome.texts.extend(_text(v) for v in cells)
         if not cur.nextset():
@@ -100,6 +106,8 @@ LEGIT = legit_cases()
 
 @pytest.mark.parametrize("q", LEGIT, ids=[q.name for q in LEGIT])
 def test_crm_query_returns_masked_rows(policy: PolicyCache, crm_dsn: str, q) -> None:
+    if policy.gateway_scan:
+        pytest.skip("same rows either way; checked once")
     decision = policy.decide(_numbered(q.sql), q.purpose)
     assert decision.refusal is None
     with psycopg.connect(crm_dsn, cursor_factory=psycopg.RawCursor) as conn:
@@ -107,6 +115,22 @@ def test_crm_query_returns_masked_rows(policy: PolicyCache, crm_dsn: str, q) -> 
     strip = len(decision.subject_columns)
     got = tuple(tuple(r[: len(r) - strip]) if strip else tuple(r) for r in rows)
     assert got == q.expected
+
+
+def test_free_text_masked_alike_in_sql_and_gateway(crm_rules: Rules, crm_catalog: Catalog,
+                                                   crm_dsn: str) -> None:
+    sql = "SELECT id, notes FROM customers ORDER BY id"
+    in_sql = PolicyCache(crm_rules, crm_catalog).decide(sql, "customer_service")
+    passed = PolicyCache(crm_rules, crm_catalog, gateway_scan=True).decide(sql,
+                                                                          "customer_service")
+    assert in_sql.scan_columns == () and passed.scan_columns == ((1, (
+        "CN_MOBILE", "CN_ID_CARD", "CN_BANK_CARD", "EMAIL_ADDRESS")),)
+    mask = masker(passed.scan_columns[0][1], crm_rules)
+    with psycopg.connect(crm_dsn) as conn:
+        masked = [r[1] for r in conn.execute(in_sql.sql).fetchall()]
+        clear = [r[1] for r in conn.execute(passed.sql).fetchall()]
+    assert masked == [mask(v) for v in clear]
+    assert masked != clear and "****" in masked[0]
 
 
 def test_subject_columns_carry_the_customer(policy: PolicyCache, crm_dsn: str) -> None:

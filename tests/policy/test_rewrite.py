@@ -157,3 +157,5 @@ def test_cache_hits_and_keys() -> None:
 def test_hash_mask_needs_a_key() -> None:
     decision = rewrite("SELECT member_no FROM customers", RULES.purposes[CS], RULES, CATALOG)
     assert "hash mask needs a deployment key" in decision.refusal.message
+    decision = rewrite("SELECT phone FROM customers", RULES.purposes[CS], RULES, CATALOG)
+    assert 'NULL::text AS "member_no"' in decision.sql
