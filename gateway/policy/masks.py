@@ -54,6 +54,8 @@ def masked_expr(cls: ClassDef, column: Column, rules: Rules, key: bytes | None) 
         return _hash(ref, key)
     text = ref if column.is_text else f"{ref}::text"
     if kind == "redact":
+        if not column.is_text:
+            return f"NULL::{column.type}"  # a fixed text would change the column's type
         body = f"CASE WHEN {ref} IS NULL THEN NULL ELSE '***' END"
     elif kind == "scan":
         body = scan_expr(text, cls.scan, rules)

@@ -49,7 +49,8 @@ def rewrite(sql: str, purpose: Purpose | None, rules: Rules, catalog: Catalog,
     try:
         tree = json.loads(parse_sql_json(sql))
     except ParseError as exc:
-        where = f" at position {exc.location}" if getattr(exc, "location", None) else ""
+        location = exc.args[1] if len(exc.args) > 1 else None
+        where = f" near byte {location}" if isinstance(location, int) else ""
         return _refusal(SYNTAX_ERROR, f"privacy gateway: cannot verify a statement that does "
                                       f"not parse (syntax error{where})", name)
     statements = tree.get("stmts", [])

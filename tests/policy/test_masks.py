@@ -1,0 +1,93 @@
+"""Masks evaluated by the real database, and the gateway's free-text twin of the SQL scan."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from gateway.policy.catalog import Column
+from gateway.policy.freetext import masker
+from gateway.policy.masks import fits, masked_expr
+from gateway.policy.model import ClassDef, Mask
+from tests.policy.test_rewrite import RULES
+
+TEXT = Column("v", "text", "S")
+VARCHAR = Column("v", "character varying(20)", "S")
+DATE = Column("v", "date", "D")
+INT = Column("v", "integer", "N")
+
+# when class mask, column, value -> then the database returns
+CASES = [
+    (Mask("keep", 3, 4), VARCHAR, "13812345678", "138****5678"),
+    (Mask("keep", 3, 4), TEXT, "1234567", "*******"),  # too short to keep anything
+    (Mask("keep", 6, 4, "#"), TEXT, "11010519900101123X", "110105########123X"),
+    (Mask("keep", 0, 4), TEXT, "6222021234567890", "************7890"),
+    (Mask("keep", 3, 4), TEXT, None, None),
+    (Mask("name"), TEXT, "张三", "张*"),
+    (Mask("name"), TEXT, "欧阳小明", "欧***"),
+    (Mask("email"), TEXT, "zhangsan@x.cn", "z***@x.cn"),
+    (Mask("email"), TEXT, "not-an-email", "***"),
+    (Mask("year"), DATE, "1990-05-17", "1990-01-01"),
+    (Mask("null"), TEXT, "x", None),
+    (Mask("redact"), TEXT, "anything", "***"),
+    (Mask("redact"), INT, "42", None),
+    (Mask("keep", 1, 1), INT, "12345", "1***5"),
+]
+
+
+@pytest.fixture(scope="module")
+def db(crm_dsn: str):
+    with psycopg.connect(crm_dsn, autocommit=True, cursor_factory=psycopg.RawCursor) as conn:
+        yield conn
+
+
+def _eval(db, mask: Mask, column: Column, value: str | None, key: bytes | None = None):
+    cls = ClassDef("c", mask=mask)
+    expr = masked_expr(cls, column, RULES, key)
+    return db.execute(f"SELECT ({expr})::text FROM (SELECT $1::{column.type} AS v) t",
+                      (value,)).fetchone()[0]
+
+
+@pytest.mark.parametrize(("mask", "column", "value", "expected"), CASES)
+def test_mask_in_sql(db, mask: Mask, column: Column, value, expected) -> None:
+    assert _eval(db, mask, column, value) == expected
+
+
+def test_hash_is_keyed_and_stable(db) -> None:
+    one = _eval(db, Mask("hash"), TEXT, "M001", b"key one")
+    assert one == _eval(db, Mask("hash"), TEXT, "M001", b"key one")
+    assert one != _eval(db, Mask("hash"), TEXT, "M001", b"key two")
+    assert one != _eval(db, Mask("hash"), TEXT, "M002", b"key one")
+    assert one.startswith("h_") and len(one) == 18
+
+
+def test_fit_by_type() -> None:
+    assert fits(Mask("keep", 3, 4), TEXT) and not fits(Mask("keep", 3, 4), INT)
+    assert fits(Mask("year"), DATE) and not fits(Mask("year"), TEXT)
+    assert fits(Mask("null"), INT) and fits(Mask("hash"), DATE)
+
+
+FREE_TEXT = [
+    "客户来电，备用电话13912345678，请回电",
+    "身份证11010519900517123X，卡号6222021234567890123",
+    "联系 zhang.san@example.cn 或 13800001111/13900002222",
+    "订单 12345678901234 金额 99.00",  # 14 digits: no entity of that length
+    "电话：+86 13812345678",
+    "nothing to mask here",
+    "1381234567812 is too long for a mobile",
+]
+
+
+@pytest.mark.parametrize("text", FREE_TEXT)
+def test_gateway_scan_matches_sql_scan(db, text: str) -> None:
+    cls = RULES.classes["free_text"]
+    expr = masked_expr(cls, TEXT, RULES, None)
+    in_sql = db.execute(f"SELECT {expr} FROM (SELECT $1::text AS v) t", (text,)).fetchone()[0]
+    assert masker(cls.scan, RULES)(text) == in_sql
+
+
+def test_gateway_scan_masks_each_entity_by_its_class() -> None:
+    mask = masker(RULES.classes["free_text"].scan, RULES)
+    assert mask(FREE_TEXT[0]) == "客户来电，备用电话139****5678，请回电"
+    assert mask(FREE_TEXT[1]) == "身份证110105********123X，卡号***************0123"
+    assert mask(FREE_TEXT[2]) == "联系 z***@example.cn 或 138****1111/139****2222"
