@@ -42,6 +42,16 @@ async def test_alertmanager_format(receiver):
     await sink.close()
 
 
+async def test_alertmanager_api_push(receiver):
+    sink = _sink(receiver, "alertmanager_api")
+    await sink.send(ALERT)
+    request = receiver.requests[0]
+    (item,) = json.loads(request["body"])
+    assert request["path"] == "/alertmanager_api/api/v2/alerts"
+    assert item["labels"]["alertname"] == "canary" and item["endsAt"] > item["startsAt"]
+    await sink.close()
+
+
 async def test_json_signature_verifies(receiver):
     sink = _sink(receiver, "json", secret_env="HOOK_SECRET")
     await sink.send(ALERT)

@@ -12,6 +12,7 @@ from gateway.alerts.sinks.base import AlertSink
 # format name -> module providing make(options, secret) -> AlertSink
 FORMATS: dict[str, str] = {
     "alertmanager": "gateway.alerts.sinks.alertmanager",
+    "alertmanager_api": "gateway.alerts.sinks.alertmanager_api",
     "json": "gateway.alerts.sinks.generic_json",
     "slack": "gateway.alerts.sinks.slack",
     "dingtalk": "gateway.alerts.sinks.dingtalk",
