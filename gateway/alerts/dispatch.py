@@ -85,8 +85,9 @@ class AlertDispatcher:
             alert = dataclasses.replace(alert, occurrences=count)
             try:
                 await self.process(alert)
-            except Exception:  # one bad alert must not stop the next ones
-                log.exception("alerts: processing failed for rule %s", alert.rule)
+            except Exception as exc:  # one bad alert must not stop the next ones
+                log.error("alerts: processing failed for rule %s (%s)", alert.rule,
+                          type(exc).__name__)
 
     async def process(self, alert: Alert) -> str:
         """Store and deliver one alert; returns new | grouped | suppressed | shadow."""

@@ -187,9 +187,10 @@ class AuditWriter:
                 if sealed[0] or sealed[1] or self.spool.pending():
                     await self._persist(*sealed)
                     sealed = ([], [])
-            except Exception:  # keep the sealed rows and retry: never drop a record
-                log.exception("audit writer: neither the state database nor the spool took"
-                              " a batch; retrying")
+            except Exception as exc:  # keep the sealed rows and retry: never drop one
+                # The type only: database errors can quote row values.
+                log.error("audit writer: neither the state database nor the spool took a"
+                          " batch (%s); retrying", type(exc).__name__)
                 await asyncio.sleep(self.retry_seconds)
             self._update_gauges()
             if self._records:
