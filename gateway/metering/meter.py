@@ -124,8 +124,8 @@ class Metering:
             await asyncio.sleep(self.interval)
             try:
                 await self.evaluate()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("metering: state database unavailable (%s); windows kept locally",
+            except Exception as exc:  # keep evaluating; the type only (rows can be quoted)
+                log.warning("metering: window evaluation failed (%s); increments kept",
                             type(exc).__name__)
 
     async def evaluate(self) -> None:
