@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import asyncpg
 
-from gateway.metering.usage import ALLOWED_DECISIONS, StatementUse
+from gateway.metering.usage import StatementUse
 
 _REPORT = """
 SELECT ts, replica, audit_seq, session_id, principal, purpose, table_name, clear_classes,
@@ -18,8 +18,12 @@ SELECT ts, replica, audit_seq, session_id, principal, purpose, table_name, clear
 
 
 def exposure_rows(use: StatementUse, replica: str) -> Iterator[tuple]:
-    """Ledger rows (store.EXPOSURE_COLUMNS order) for the tables whose data left."""
-    if use.decision not in ALLOWED_DECISIONS:
+    """Ledger rows (store.EXPOSURE_COLUMNS order) for the tables whose data left.
+
+    Any statement that sent rows counts, including one that failed part way (rows sent
+    before a row-limit error were seen); a refused statement sent nothing.
+    """
+    if use.refused:
         return
     for t in use.tables:
         if not (t.rows or t.aggregate):

@@ -6,8 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-ALLOWED_DECISIONS = ("allow", "rewrite")
-
 
 @dataclass(slots=True)
 class TableUse:

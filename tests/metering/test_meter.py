@@ -130,3 +130,12 @@ def test_rules_reload_changes_limits_and_detectors():
                        load_detection({"rows_per_query": {"enabled": False}}))
     meter.observe(use)
     assert [a.rule for a in collected.alerts] == ["rows_per_query"]
+
+
+def test_rows_sent_before_an_error_are_in_the_ledger():
+    from gateway.metering.ledger import exposure_rows
+
+    use = StatementUse("crm_app", "customer_service", "error",
+                       [TableUse("public.customers", rows=200, subjects=["1", "2"])])
+    (row,) = exposure_rows(use, "r1")
+    assert row[7] == ["1", "2"] and row[11] == 200
