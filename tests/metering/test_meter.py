@@ -139,3 +139,17 @@ def test_rows_sent_before_an_error_are_in_the_ledger():
                        [TableUse("public.customers", rows=200, subjects=["1", "2"])])
     (row,) = exposure_rows(use, "r1")
     assert row[7] == ["1", "2"] and row[11] == 200
+
+
+def test_metrics_carry_no_subject_ids():
+    from prometheus_client import generate_latest
+
+    from gateway.metrics import REGISTRY
+
+    meter = Metering("r1", None, Collected(),
+                     canaries={"public.customers": frozenset({"900001"})})
+    meter.observe(StatementUse("crm_app", "customer_service", "rewrite", [TableUse(
+        "public.customers", rows=2, subjects=["13812345678", "900001"], masked_cells=2)]))
+    text = generate_latest(REGISTRY).decode()
+    assert "13812345678" not in text and "900001" not in text
+    assert 'pgw_canary_hits_total{table="public.customers"}' in text
