@@ -26,8 +26,9 @@ AGGREGATES = frozenset({
     "xmlagg", "stddev", "variance", "mode", "percentile_cont", "percentile_disc",
 })
 # Expression-level clauses of a SELECT block, visited after its FROM clause.
+# (lockingClause is left out: FOR UPDATE OF names FROM entries, not relations.)
 SELECT_CLAUSES = ("targetList", "whereClause", "groupClause", "havingClause", "windowClause",
-                  "sortClause", "distinctClause", "limitCount", "limitOffset", "lockingClause")
+                  "sortClause", "distinctClause", "limitCount", "limitOffset")
 
 
 class Analysis:
@@ -412,6 +413,7 @@ _HANDLERS = {
     "SelectStmt": _select,
     "RangeVar": _range_var,
     "VariableSetStmt": _variable_set,
+    "setstmt": _variable_set,  # ALTER ROLE / DATABASE / SYSTEM ... SET, unwrapped
 }
 
 

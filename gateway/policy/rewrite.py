@@ -64,7 +64,7 @@ def rewrite(sql: str, purpose: Purpose | None, rules: Rules, catalog: Catalog,
     except MaskKeyMissing:
         return _refusal("42501", "privacy gateway: cannot verify: the hash mask needs "
                                  "a deployment key (keys.mask_hash_key_env)", name)
-    except (LookupError, ValueError, TypeError, AttributeError):
+    except (LookupError, ValueError, TypeError, AttributeError, RecursionError):
         # an unexpected tree shape is not understood, so it does not run (fail closed)
         return _refusal("42501", "privacy gateway: cannot verify this statement", name)
 
