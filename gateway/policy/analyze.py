@@ -3,8 +3,6 @@ purpose's treatments, and collect the text edits that mask what the statement re
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
 from typing import Any
 
 from gateway.policy import guards
@@ -13,7 +11,7 @@ from gateway.policy.decision import ColumnDecision, Refused
 from gateway.policy.lookup import Pushdown
 from gateway.policy.model import Purpose, Rules
 from gateway.policy.scope import Item, Scope, flatten
-from gateway.policy.sqltext import Edit, Tokens
+from gateway.policy.sqltext import Edit, Text
 
 Node = dict[str, Any]
 
@@ -65,7 +63,7 @@ class Analysis:
         if not isinstance(node, dict) or id(node) in self.skip:
             return
         if "relname" in node:  # a relation given without its RangeVar wrapper
-            _range_var(self, node, scope)
+            _HANDLERS["RangeVar"](self, node, scope)
             return
         for key, value in node.items():
             handler = _HANDLERS.get(key)
@@ -290,131 +288,8 @@ class Analysis:
         return self.purpose.name if self.purpose else "(none)"
 
 
-class Text:
-    """The SQL text, with byte offsets (from the parser) mapped to character offsets."""
-
-    def __init__(self, sql: str) -> None:
-        self.sql = sql
-        self._map: list[int] | None = None
-        self._tokens: Tokens | None = None
-        if not sql.isascii():
-            self._map = []
-            for i, ch in enumerate(sql):
-                self._map.extend([i] * len(ch.encode("utf-8")))
-            self._map.append(len(sql))
-
-    def pos(self, location: int) -> int:
-        return location if self._map is None else self._map[location]
-
-    @property
-    def tokens(self) -> Tokens:
-        if self._tokens is None:
-            self._tokens = Tokens(self.sql)
-        return self._tokens
-
-    def name_end(self, pos: int, rv: Node) -> int:
-        """End of the relation name of RangeVar `rv` starting at `pos`."""
-        parts = [rv[k] for k in ("catalogname", "schemaname", "relname") if k in rv]
-        match = _plain_name(parts).match(self.sql, pos)
-        if match and not _IDENT_CHAR.match(self.sql, match.end()):
-            return match.end()
-        return self.tokens.name_end(pos, len(parts))  # quoted, escaped or commented names
-
-    def from_before(self, pos: int) -> int | None:
-        """Start of the FROM keyword that introduces the entry starting at `pos`."""
-        head = self.sql[:pos].rstrip()
-        if head[-4:].lower() == "from" and not _IDENT_CHAR.match(head, len(head) - 5):
-            return len(head) - 4
-        return self.tokens.keyword_before(pos, "FROM")
-
-
-_IDENT_CHAR = re.compile(r"[A-Za-z0-9_$\x80-\uffff]")
-
-
-@lru_cache(maxsize=256)
-def _plain_name_cached(parts: tuple[str, ...]) -> re.Pattern[str]:
-    if not all(re.fullmatch(r"[a-z_][a-z0-9_$]*", p) for p in parts):
-        return re.compile(r"(?!)")  # never matches: use the tokens
-    return re.compile(r"\s*\.\s*".join(parts), re.IGNORECASE)
-
-
-def _plain_name(parts: list[str]) -> re.Pattern[str]:
-    return _plain_name_cached(tuple(parts))
-
-
-def _names(fields: list[Node]) -> list[str]:
-    return [f["String"]["sval"] if "String" in f else "*" for f in fields]
-
-
-def _column_ref(a: Analysis, node: Node, scope: Scope) -> None:
-    a.column_ref(_names(node["fields"]), scope)
-
-
-def _func_call(a: Analysis, node: Node, scope: Scope) -> None:
-    name = _names(node["funcname"])[-1].lower()
-    guards.check_function(name)
-    if name == "set_config":
-        args = node.get("args") or [{}]
-        const = args[0].get("A_Const", {}).get("sval", {}).get("sval")
-        value = args[1].get("A_Const", {}).get("sval", {}).get("sval") if len(args) > 1 else None
-        guards.check_setting(const, value)
-    if "over" not in node and (name in AGGREGATES or name in a.catalog.aggregates
-                               or node.get("agg_star") or node.get("agg_distinct")):
-        scope.aggregated = True
-    if name in a.catalog.risky_functions and a.rules.tables:
-        raise Refused(f"privacy gateway: cannot verify function {name}: "
-                      "it may read classified tables")
-    _visit_fields(a, node, scope)
-
-
-def _visit_fields(a: Analysis, node: Node, scope: Scope) -> None:
-    for key, value in node.items():
-        if key != "funcname" and isinstance(value, (dict, list)):
-            a.visit(value, scope)
-
-
-def _sub_link(a: Analysis, node: Node, scope: Scope) -> None:
-    a.visit(node.get("testexpr"), scope)
-    a.select(node["subselect"]["SelectStmt"], scope)
-
-
-def _select(a: Analysis, node: Node, scope: Scope) -> None:
-    if "intoClause" in node:  # SELECT INTO copies data elsewhere: nothing in clear
-        a.copy_mode = True
-    a.select(node, scope)
-
-
-def _range_var(a: Analysis, node: Node, scope: Scope) -> None:
-    """A relation outside the places the rewrite handles (DDL and the like)."""
-    item = a.relation(node, nullable=False, target=True)
-    if item.classified:
-        raise Refused(f"privacy gateway: cannot verify this statement on {item.table}")
-
-
-def _variable_set(a: Analysis, node: Node, scope: Scope) -> None:
-    if node.get("kind") in ("VAR_RESET_ALL", "VAR_SET_DEFAULT", "VAR_RESET"):
-        if str(node.get("name", "")).lower().startswith(("privacy.", "pgw.")):
-            guards.check_setting(node["name"], None)
-        return
-    if "name" not in node:
-        return  # SET TRANSACTION ... and the like
-    args = node.get("args") or []
-    const = args[0].get("A_Const", {}) if args else {}
-    value = const.get("sval", {}).get("sval")
-    if value is None and "boolval" in const:
-        value = "on" if const["boolval"].get("boolval") else "off"
-    guards.check_setting(node["name"], value)
-
-
-_HANDLERS = {
-    "ColumnRef": _column_ref,
-    "FuncCall": _func_call,
-    "SubLink": _sub_link,
-    "SelectStmt": _select,
-    "RangeVar": _range_var,
-    "VariableSetStmt": _variable_set,
-    "setstmt": _variable_set,  # ALTER ROLE / DATABASE / SYSTEM ... SET, unwrapped
-}
+# Node type -> handler(analysis, node body, scope); filled by the handler modules.
+_HANDLERS: dict[str, Any] = {}
 
 
 def register(name: str):

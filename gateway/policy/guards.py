@@ -19,13 +19,16 @@ BLOCKED_FUNCTIONS = frozenset({
     "pg_stat_get_activity", "pg_stat_statements", "loread", "lowrite",
     # page inspection reads raw table pages
     "get_raw_page", "heap_page_items", "tuple_data_split", "heap_page_item_attrs",
+    # statement text as sent upstream: it carries lookup values and the pseudonym key pads
+    "current_query", "pg_prepared_statement", "pg_cursor",
 })
 BLOCKED_FUNCTION_PREFIXES = ("lo_", "dblink", "pg_ls_", "pg_get_wal", "pg_stat_get_backend_")
 
 # Relations whose rows carry column values or other sessions' statement text.
 BLOCKED_RELATIONS = frozenset({
     "pg_stats", "pg_stats_ext", "pg_stats_ext_exprs", "pg_statistic", "pg_statistic_ext_data",
-    "pg_stat_activity", "pg_stat_statements", "pg_largeobject",
+    "pg_stat_activity", "pg_stat_statements", "pg_largeobject", "pg_prepared_statements",
+    "pg_cursors",
 })
 
 # Statements that define code or load libraries: their bodies cannot be verified.

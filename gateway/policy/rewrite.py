@@ -9,9 +9,10 @@ from pglast.parser import ParseError, parse_sql_json
 
 from gateway.policy import (
     dml,  # noqa: F401  (registers the DML and COPY handlers)
+    handlers,  # noqa: F401  (registers the expression handlers)
     render,
 )
-from gateway.policy.analyze import Analysis, Text
+from gateway.policy.analyze import Analysis
 from gateway.policy.catalog import Catalog
 from gateway.policy.decision import (
     SYNTAX_ERROR,
@@ -24,7 +25,7 @@ from gateway.policy.decision import (
 from gateway.policy.masks import MaskKeyMissing
 from gateway.policy.model import Purpose, Rules
 from gateway.policy.scope import Scope
-from gateway.policy.sqltext import Edit, apply_edits
+from gateway.policy.sqltext import Edit, Text, apply_edits
 
 _KINDS = {
     "SelectStmt": "select", "InsertStmt": "insert", "UpdateStmt": "update",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -20,13 +19,12 @@ from gateway.policy.model import (
     Rules,
     TableDef,
 )
+from gateway.policy.yamlnodes import Loader, NodeReader
 
 __all__ = [
     "ClassDef", "Limits", "Mask", "Principal", "Purpose", "Retention", "Rules", "RulesError",
     "TableDef", "load_rules", "parse_rules",
 ]
-
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 TOP_KEYS = {"version", "classes", "tables", "purposes", "principals", "detection"}
 CLASS_KEYS = {"detect", "mask", "scan", "sensitive", "description"}
@@ -70,21 +68,12 @@ def parse_rules(text: str, filename: str) -> Rules:
     return _Parser(filename).parse(text)
 
 
-class _Parser:
+class _Parser(NodeReader):
     """One validation pass: collects every problem instead of stopping at the first."""
-
-    def __init__(self, filename: str) -> None:
-        self.filename = filename
-        self.problems: list[str] = []
-        self.lines: dict[str, int] = {}
-
-    def problem(self, node: yaml.Node | None, reason: str) -> None:
-        line = node.start_mark.line + 1 if node is not None else 0
-        self.problems.append(f"{self.filename}:{line}: {reason}")
 
     def parse(self, text: str) -> Rules:
         try:
-            root = yaml.compose(text, Loader=_Loader)
+            root = yaml.compose(text, Loader=Loader)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark else 0
@@ -110,80 +99,6 @@ class _Parser:
             detection=self.plain(detection) if detection is not None else None,
             lines=self.lines,
         )
-
-    # -- generic node helpers ---------------------------------------------------------
-
-    def mapping(self, node: yaml.Node | None, what: str, keys: set[str] | None = None
-                ) -> dict[str, yaml.Node]:
-        if node is None:
-            return {}
-        if not isinstance(node, yaml.MappingNode):
-            if not (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
-                self.problem(node, f"{what}: expected a mapping")
-            return {}
-        out: dict[str, yaml.Node] = {}
-        for key_node, value in node.value:
-            key = str(key_node.value)
-            if key in out:
-                self.problem(key_node, f"{what}: duplicate key {key!r}")
-            elif keys is not None and key not in keys:
-                self.problem(key_node, f"{what}: unknown key {key!r}")
-            else:
-                out[key] = value
-        return out
-
-    def named(self, node: yaml.Node | None, what: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
-        """A mapping of user-chosen names: name -> (key node, value node)."""
-        if node is None:
-            return {}
-        if not isinstance(node, yaml.MappingNode):
-            self.problem(node, f"{what}: expected a mapping")
-            return {}
-        out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
-        for key_node, value in node.value:
-            key = str(key_node.value)
-            if key in out:
-                self.problem(key_node, f"{what}: duplicate {key!r}")
-            out[key] = (key_node, value)
-        return out
-
-    def scalar(self, node: yaml.Node) -> Any:
-        return yaml.load(yaml.serialize(node), Loader=_Loader) if node is not None else None
-
-    def plain(self, node: yaml.Node) -> Any:
-        return self.scalar(node)
-
-    def string(self, node: yaml.Node | None, what: str) -> str | None:
-        if node is None:
-            return None
-        if not isinstance(node, yaml.ScalarNode) or node.tag.endswith(":null"):
-            self.problem(node, f"{what}: expected a string")
-            return None
-        return str(node.value)
-
-    def integer(self, node: yaml.Node | None, what: str, minimum: int = 0) -> int | None:
-        if node is None:
-            return None
-        value = self.scalar(node) if isinstance(node, yaml.ScalarNode) else None
-        if value is None and isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
-            return None
-        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-            self.problem(node, f"{what}: expected an integer >= {minimum}")
-            return None
-        return value
-
-    def string_list(self, node: yaml.Node | None, what: str) -> list[tuple[str, yaml.Node]]:
-        if node is None:
-            return []
-        if not isinstance(node, yaml.SequenceNode):
-            self.problem(node, f"{what}: expected a list")
-            return []
-        out = []
-        for item in node.value:
-            value = self.string(item, what)
-            if value is not None:
-                out.append((value, item))
-        return out
 
     # -- sections -----------------------------------------------------------------------
 
@@ -256,14 +171,6 @@ class _Parser:
             out[name] = TableDef(name=name, subject=subject, columns=columns, canaries=canaries,
                                  retention=self.retention(fields.get("retention"), what))
         return out
-
-    def sequence(self, node: yaml.Node | None) -> list[yaml.Node]:
-        if node is None:
-            return []
-        if not isinstance(node, yaml.SequenceNode):
-            self.problem(node, "expected a list")
-            return []
-        return list(node.value)
 
     def retention(self, node: yaml.Node | None, what: str) -> Retention | None:
         if node is None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 from pglast.parser import scan
 
@@ -112,3 +115,55 @@ def apply_edits(sql: str, edits: list[Edit]) -> str:
         pos = edit.end
     out.append(sql[pos:])
     return "".join(out)
+
+
+class Text:
+    """The SQL text, with byte offsets (from the parser) mapped to character offsets."""
+
+    def __init__(self, sql: str) -> None:
+        self.sql = sql
+        self._map: list[int] | None = None
+        self._tokens: Tokens | None = None
+        if not sql.isascii():
+            self._map = []
+            for i, ch in enumerate(sql):
+                self._map.extend([i] * len(ch.encode("utf-8")))
+            self._map.append(len(sql))
+
+    def pos(self, location: int) -> int:
+        return location if self._map is None else self._map[location]
+
+    @property
+    def tokens(self) -> Tokens:
+        if self._tokens is None:
+            self._tokens = Tokens(self.sql)
+        return self._tokens
+
+    def name_end(self, pos: int, rv: dict[str, Any]) -> int:
+        """End of the relation name of RangeVar `rv` starting at `pos`."""
+        parts = [rv[k] for k in ("catalogname", "schemaname", "relname") if k in rv]
+        match = _plain_name(parts).match(self.sql, pos)
+        if match and not _IDENT_CHAR.match(self.sql, match.end()):
+            return match.end()
+        return self.tokens.name_end(pos, len(parts))  # quoted, escaped or commented names
+
+    def from_before(self, pos: int) -> int | None:
+        """Start of the FROM keyword that introduces the entry starting at `pos`."""
+        head = self.sql[:pos].rstrip()
+        if head[-4:].lower() == "from" and not _IDENT_CHAR.match(head, len(head) - 5):
+            return len(head) - 4
+        return self.tokens.keyword_before(pos, "FROM")
+
+
+_IDENT_CHAR = re.compile(r"[A-Za-z0-9_$\x80-\uffff]")
+
+
+@lru_cache(maxsize=256)
+def _plain_name_cached(parts: tuple[str, ...]) -> re.Pattern[str]:
+    if not all(re.fullmatch(r"[a-z_][a-z0-9_$]*", p) for p in parts):
+        return re.compile(r"(?!)")  # never matches: use the tokens
+    return re.compile(r"\s*\.\s*".join(parts), re.IGNORECASE)
+
+
+def _plain_name(parts: list[str]) -> re.Pattern[str]:
+    return _plain_name_cached(tuple(parts))

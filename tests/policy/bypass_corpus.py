@@ -194,6 +194,9 @@ CASES: list[Case] = [
     case("pg_stats", "SELECT most_common_vals FROM pg_stats WHERE tablename = 'customers'",
          expect="refused"),
     case("pg_stat_activity", "SELECT query FROM pg_stat_activity", expect="refused"),
+    case("current_query", "SELECT current_query(), member_no FROM customers", expect="refused"),
+    case("prepared statement text", "SELECT statement FROM pg_prepared_statements",
+         expect="refused"),
     # -- DDL and writes ---------------------------------------------------------------
     case("rename column", "ALTER TABLE customers RENAME COLUMN phone TO p2", purpose=ADMIN,
          expect="refused"),
