@@ -40,23 +40,42 @@ def fits(mask: Mask, column: Column) -> bool:
     return not allowed or column.category in allowed
 
 
+def null_of(column: Column) -> str:
+    """A NULL of the column's own type, without naming the type (no search_path lookup)."""
+    return f"CASE WHEN false THEN {quote_ident(column.name)} END"
+
+
+# Every function and operator below is schema-qualified: a client may reorder search_path,
+# and an exact-match function elsewhere on it would otherwise win over pg_catalog's.
+_STARS = "'***'::pg_catalog.text"
+
+
+def _f(name: str, *args: str) -> str:
+    return f"pg_catalog.{name}({', '.join(args)})"
+
+
+def _cat(*parts: str) -> str:
+    expr = parts[0]
+    for part in parts[1:]:
+        expr = _f("textcat", expr, part)
+    return expr
+
+
 def masked_expr(cls: ClassDef, column: Column, rules: Rules, key: bytes | None) -> str:
     """SQL computing the masked value of `column` (referenced by its name) for class `cls`."""
     ref = quote_ident(column.name)
     kind = cls.mask.kind
     if kind == "null":
-        return f"NULL::{column.type}"
+        return null_of(column)
     if kind == "year":
-        if column.category != DATETIME:
-            return f"NULL::{column.type}"
-        return f"date_trunc('year', {ref})::{column.type}"
+        return _year(ref, column)
     if kind == "hash":
         return _hash(ref, key)
-    text = ref if column.is_text else f"{ref}::text"
+    if kind == "redact" and not column.is_text:
+        return null_of(column)  # a fixed text would change the column's type
+    text = ref if column.is_text else f"{ref}::pg_catalog.text"
     if kind == "redact":
-        if not column.is_text:
-            return f"NULL::{column.type}"  # a fixed text would change the column's type
-        body = f"CASE WHEN {ref} IS NULL THEN NULL ELSE '***' END"
+        body = f"CASE WHEN {ref} IS NULL THEN NULL ELSE {_STARS} END"
     elif kind == "scan":
         body = scan_expr(text, cls.scan, rules)
     else:
@@ -64,32 +83,43 @@ def masked_expr(cls: ClassDef, column: Column, rules: Rules, key: bytes | None) 
     return _as_column_type(body, column) if column.is_text else body
 
 
+def _year(ref: str, column: Column) -> str:
+    truncated = _f("date_trunc", "'year'::pg_catalog.text", ref)
+    if column.type == "date":
+        return f"{truncated}::pg_catalog.date"
+    if column.type.startswith("timestamp"):
+        return truncated
+    return null_of(column)
+
+
 def _as_column_type(body: str, column: Column) -> str:
     """The masked text typed like the column, without a length check per row (a mask keeps
     the length, and casting to varchar(n) would call a length coercion for every value)."""
-    if column.type == "text":
-        return body
     if column.type.startswith("character varying"):
-        return f"({body})::varchar"
+        return f"({body})::pg_catalog.varchar"
     if column.type.startswith("character"):
-        return f"({body})::bpchar"
-    return f"({body})::{column.type}"
+        return f"({body})::pg_catalog.bpchar"
+    return body  # text, or a text-like type the masked text stands in for
 
 
 def text_mask(ref: str, mask: Mask) -> str:
     """Masking of a text expression by a keep/name/email mask."""
+    length = _f("length", ref)
     if mask.kind == "name":
-        return f"left({ref}, 1) || repeat('*', greatest(length({ref}) - 1, 1))"
+        stars = _f("repeat", "'*'::pg_catalog.text", f"GREATEST({_f('int4mi', length, '1')}, 1)")
+        return _cat(_f("left", ref, "1"), stars)
     if mask.kind == "email":
-        at = f"strpos({ref}, '@')"
-        return (f"CASE WHEN {at} > 1 THEN left({ref}, 1) || '***' || substr({ref}, {at}) "
-                f"WHEN {ref} IS NULL THEN NULL ELSE '***' END")
-    first, last, char = mask.keep_first, mask.keep_last, quote_literal(mask.char)
+        at = _f("strpos", ref, "'@'::pg_catalog.text")
+        shown = _cat(_f("left", ref, "1"), _STARS, _f("substr", ref, at))
+        return (f"CASE WHEN {_f('int4gt', at, '1')} THEN {shown} "
+                f"WHEN {ref} IS NULL THEN NULL ELSE {_STARS} END")
+    first, last = mask.keep_first, mask.keep_last
+    char = f"{quote_literal(mask.char)}::pg_catalog.text"
     shown = first + last
+    middle = _f("repeat", char, _f("int4mi", length, str(shown)))
     # Values too short to keep anything are masked whole, never shown.
-    return (f"CASE WHEN length({ref}) <= {shown} THEN repeat({char}, length({ref})) "
-            f"ELSE left({ref}, {first}) || repeat({char}, length({ref}) - {shown}) "
-            f"|| right({ref}, {last}) END")
+    return (f"CASE WHEN {_f('int4le', length, str(shown))} THEN {_f('repeat', char, length)} "
+            f"ELSE {_cat(_f('left', ref, str(first)), middle, _f('right', ref, str(last)))} END")
 
 
 def scan_expr(ref: str, entities: tuple[str, ...], rules: Rules) -> str:
@@ -100,7 +130,7 @@ def scan_expr(ref: str, entities: tuple[str, ...], rules: Rules) -> str:
         mask = masks.get(entity, Mask("redact"))
         if entity == "EMAIL_ADDRESS":
             repl = r"\1***\2" if mask.kind == "email" else "***"
-            expr = f"regexp_replace({expr}, {quote_literal(_EMAIL)}, {quote_literal(repl)}, 'g')"
+            expr = _regexp(expr, _EMAIL, repl)
             continue
         if entity not in ENTITY_PATTERNS:
             continue  # names and addresses are not found by patterns; see the result-stream scan
@@ -108,6 +138,11 @@ def scan_expr(ref: str, entities: tuple[str, ...], rules: Rules) -> str:
         for length in lengths:
             expr = _replace_run(expr, pattern, length, mask)
     return expr
+
+
+def _regexp(expr: str, regex: str, replacement: str) -> str:
+    return _f("regexp_replace", expr, f"{quote_literal(regex)}::pg_catalog.text",
+              f"{quote_literal(replacement)}::pg_catalog.text", "'g'::pg_catalog.text")
 
 
 def _replace_run(expr: str, pattern: str, length: int, mask: Mask) -> str:
@@ -121,8 +156,7 @@ def _replace_run(expr: str, pattern: str, length: int, mask: Mask) -> str:
     # and the middle becomes a run of mask characters. Lookahead groups do not capture.
     regex = (f"(^|[^0-9])(?={body}(?:[^0-9]|$))([0-9]{{{first}}})"
              f"[0-9Xx]{{{length - first - last}}}([0-9Xx]{{{last}}})")
-    repl = r"\1\2" + char * (length - first - last) + r"\3"
-    return f"regexp_replace({expr}, {quote_literal(regex)}, {quote_literal(repl)}, 'g')"
+    return _regexp(expr, regex, r"\1\2" + char * (length - first - last) + r"\3")
 
 
 def _hash(ref: str, key: bytes | None) -> str:
@@ -132,11 +166,16 @@ def _hash(ref: str, key: bytes | None) -> str:
     if len(key) > 64:
         key = hashlib.sha256(key).digest()
     key = key.ljust(64, b"\0")
-    inner = bytes(b ^ 0x36 for b in key).hex()
-    outer = bytes(b ^ 0x5C for b in key).hex()
-    digest = (f"sha256('\\x{outer}'::bytea || sha256('\\x{inner}'::bytea "
-              f"|| convert_to({ref}::text, 'UTF8')))")
-    return f"CASE WHEN {ref} IS NULL THEN NULL ELSE 'h_' || left(encode({digest}, 'hex'), 16) END"
+    inner = _f("decode", f"'{bytes(b ^ 0x36 for b in key).hex()}'::pg_catalog.text",
+               "'hex'::pg_catalog.text")
+    outer = _f("decode", f"'{bytes(b ^ 0x5C for b in key).hex()}'::pg_catalog.text",
+               "'hex'::pg_catalog.text")
+    value = _f("convert_to", f"{ref}::pg_catalog.text", "'UTF8'::pg_catalog.name")
+    digest = _f("sha256", _f("byteacat", outer, _f("sha256", _f("byteacat", inner, value))))
+    token = _f("left", _f("encode", digest, "'hex'::pg_catalog.text"), "16")
+    tagged = _cat("'h_'::pg_catalog.text", token)
+    return f"CASE WHEN {ref} IS NULL THEN NULL ELSE {tagged} END"
 
 
-__all__ = ["NUMERIC", "MaskKeyMissing", "fits", "masked_expr", "scan_expr", "text_mask"]
+__all__ = ["NUMERIC", "MaskKeyMissing", "fits", "masked_expr", "null_of", "scan_expr",
+           "text_mask"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.policy.analyze import Analysis
-from gateway.policy.masks import MaskKeyMissing, masked_expr
+from gateway.policy.masks import MaskKeyMissing, masked_expr, null_of
 from gateway.policy.scope import Item, flatten
 from gateway.policy.sqltext import Edit, apply_edits, quote_ident, quote_literal
 
@@ -35,7 +35,7 @@ def _projection(a: Analysis, item: Item, key: bytes | None, source: str | None,
         elif treatment == "mask":
             parts.append(f"{_masked(a, item, class_name, column, key)} AS {name}")
         else:  # hide; deny is never referenced (refused) and NULL keeps `*` in shape
-            parts.append(f"NULL::{column.type} AS {name}")
+            parts.append(f"{null_of(column)} AS {name}")
     if source is None:
         schema, relname = item.relation.split(".", 1)
         source = ("ONLY " if only else "") + f"{quote_ident(schema)}.{quote_ident(relname)}"
@@ -49,7 +49,7 @@ def _masked(a: Analysis, item: Item, class_name: str, column, key: bytes | None)
     except MaskKeyMissing:
         if (item.table, column.name) in a.columns:
             raise  # asked for: refuse rather than make up a value
-        return f"NULL::{column.type}"  # not asked for: keep `*`-free reads working
+        return null_of(column)  # not asked for: keep `*`-free reads working
 
 
 def _filters(a: Analysis, item: Item) -> list[str]:
@@ -60,8 +60,9 @@ def _filters(a: Analysis, item: Item) -> list[str]:
         out.append(f"{quote_ident(purpose.consent_column)} IS TRUE")
     retention = a.rules.tables[item.table].retention
     if retention:
-        out.append(f"{quote_ident(retention.column)} >= now() - "
-                   f"{quote_literal(retention.interval)}::interval")
+        cutoff = (f"pg_catalog.now() OPERATOR(pg_catalog.-) "
+                  f"{quote_literal(retention.interval)}::pg_catalog.interval")
+        out.append(f"{quote_ident(retention.column)} OPERATOR(pg_catalog.>=) ({cutoff})")
     return out
 
 

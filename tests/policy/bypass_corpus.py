@@ -173,6 +173,8 @@ CASES: list[Case] = [
     case("unicode escapes", 'SELECT U&"\\0070hone" FROM U&"\\0063ustomers"'),
     case("schema qualified", "SELECT phone FROM public.customers"),
     case("search_path", "SET search_path = pg_catalog, public", "SELECT phone FROM customers"),
+    case("function shadowing pg_catalog", "SET search_path = public, pg_catalog",
+         "SELECT phone, email FROM customers", expect="rows"),
     case("temp table shadowing", "CREATE TEMP TABLE customers (phone text)", expect="refused"),
     case("pg_temp shadow", "CREATE TABLE pg_temp.customers AS SELECT 'x'::text AS phone",
          "SELECT * FROM customers"),

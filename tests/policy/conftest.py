@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
 import psycopg
 import pytest
+from psycopg import sql
 
 from gateway.policy.catalog import Catalog, load_catalog
 from gateway.policy.rules import Rules, load_rules
@@ -21,11 +24,20 @@ def crm_rules() -> Rules:
 
 
 @pytest.fixture(scope="session")
-def crm_dsn(upstream_dsn: str) -> str:
-    """The test database with the CRM schema and rows."""
-    with psycopg.connect(upstream_dsn, autocommit=True) as conn:
+def crm_dsn(server_dsn: str) -> Iterator[str]:
+    """A database of its own with the CRM schema and rows (other areas load a sample
+    customer database into the session's upstream database; the two must not meet)."""
+    name = f"pgw_policy_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    info = psycopg.conninfo.conninfo_to_dict(server_dsn)
+    dsn = psycopg.conninfo.make_conninfo(**{**info, "dbname": name})
+    with psycopg.connect(dsn, autocommit=True) as conn:
         crm_data.load(conn)
-    return upstream_dsn
+    yield dsn
+    with psycopg.connect(server_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(name)))
 
 
 @pytest.fixture(scope="session")

@@ -38,6 +38,9 @@ CREATE VIEW customer_contacts AS SELECT id, name, phone FROM customers;
 CREATE FUNCTION customer_phone(bigint) RETURNS text LANGUAGE sql
     AS 'SELECT phone FROM customers WHERE id = $1';
 CREATE FUNCTION add_one(int) RETURNS int LANGUAGE sql AS 'SELECT $1 + 1';
+-- an exact-match look-alike of pg_catalog.left: wins when public comes first on the path
+CREATE FUNCTION public.left(character varying, integer) RETURNS text LANGUAGE sql
+    AS 'SELECT $1::text';
 """
 
 
