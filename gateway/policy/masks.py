@@ -122,22 +122,37 @@ def text_mask(ref: str, mask: Mask) -> str:
             f"ELSE {_cat(_f('left', ref, str(first)), middle, _f('right', ref, str(last)))} END")
 
 
+# Entities scanned together, each group behind one cheap test on the original text (an
+# entity in the text passes its group's test; masking never creates a new one).
+_SCAN_GROUPS = (
+    (("CN_ID_CARD", "CN_BANK_CARD"), "'[0-9]{16}'"),
+    (("CN_MOBILE",), "'1[3-9][0-9]{9}'"),
+    (("EMAIL_ADDRESS",), "'@'"),
+)
+
+
 def scan_expr(ref: str, entities: tuple[str, ...], rules: Rules) -> str:
     """Free text with each listed entity masked by the mask of the class detecting it."""
     expr = ref
     masks = {c.detect: c.mask for c in rules.classes.values() if c.detect}
-    for entity in entities:
-        mask = masks.get(entity, Mask("redact"))
-        if entity == "EMAIL_ADDRESS":
-            repl = r"\1***\2" if mask.kind == "email" else "***"
-            expr = _regexp(expr, _EMAIL, repl)
-            continue
-        if entity not in ENTITY_PATTERNS:
-            continue  # names and addresses are not found by patterns; see the result-stream scan
-        pattern, lengths = ENTITY_PATTERNS[entity]
-        for length in lengths:
-            expr = _replace_run(expr, pattern, length, mask)
-    return expr
+    for group, test in _SCAN_GROUPS:
+        inner = expr
+        for entity in (e for e in entities if e in group):
+            mask = masks.get(entity, Mask("redact"))
+            if entity == "EMAIL_ADDRESS":
+                inner = _regexp(inner, _EMAIL, r"\1***\2" if mask.kind == "email" else "***")
+                continue
+            pattern, lengths = ENTITY_PATTERNS[entity]
+            for length in lengths:
+                inner = _replace_run(inner, pattern, length, mask)
+        if inner is not expr:
+            guard = _f("textregexeq", ref, f"{test}::pg_catalog.text")
+            expr = f"CASE WHEN {guard} THEN {inner} ELSE {expr} END"
+    if expr is ref:
+        return ref
+    # and one test for them all: most texts hold nothing any entity pattern could match
+    anything = _f("textregexeq", ref, "'[0-9]{11}|@'::pg_catalog.text")
+    return f"CASE WHEN {anything} THEN {expr} ELSE {ref} END"
 
 
 def _regexp(expr: str, regex: str, replacement: str) -> str:
