@@ -19,6 +19,7 @@ class Column:
     name: str
     type: str
     category: str = TEXT  # pg_type.typcategory: S text, D date/time, N numeric, ...
+    attnum: int = 0  # pg_attribute.attnum (what RowDescription names a column by)
 
     @property
     def is_text(self) -> bool:
@@ -46,6 +47,7 @@ class Catalog:
     search_path: tuple[str, ...] = ("pg_temp", "public")
     risky_functions: frozenset[str] = frozenset()
     aggregates: frozenset[str] = frozenset()
+    oids: dict[int, str] = field(default_factory=dict)  # pg_class oid -> 'schema.table'
 
     @property
     def version(self) -> str:
@@ -54,6 +56,17 @@ class Catalog:
 
     def columns(self, table: str) -> tuple[Column, ...] | None:
         return self.tables.get(table)
+
+    def origin(self, table_oid: int, attnum: int) -> tuple[str, str] | None:
+        """(rules table, column) a RowDescription field comes straight from, if classified
+        territory: for the result-stream check of columns that bypassed the rewrite."""
+        relation = self.oids.get(table_oid)
+        if relation is None:
+            return None
+        for column in self.tables.get(relation, ()):
+            if column.attnum == attnum:
+                return self.rules_table(relation), column.name
+        return None
 
     def rules_table(self, table: str) -> str:
         """The classified table whose rules apply to `table` (itself or its parent)."""
@@ -85,8 +98,8 @@ WITH RECURSIVE base AS (
     FROM tree JOIN pg_inherits i ON i.inhparent = tree.oid
     JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 )
-SELECT tree.name, tree.rules, a.attname, format_type(a.atttypid, a.atttypmod) AS type,
-       t.typcategory AS category
+SELECT tree.name, tree.rules, tree.oid, a.attnum, a.attname,
+       format_type(a.atttypid, a.atttypmod) AS type, t.typcategory AS category
 FROM tree JOIN pg_attribute a ON a.attrelid = tree.oid AND a.attnum > 0 AND NOT a.attisdropped
 JOIN pg_type t ON t.oid = a.atttypid
 ORDER BY tree.name, a.attnum
@@ -149,9 +162,11 @@ async def load_catalog(conn: Any, rules: Rules) -> Catalog:
     names = list(rules.tables)
     tables: dict[str, list[Column]] = {}
     children: dict[str, str] = {}
+    oids: dict[int, str] = {}
     for row in await conn.fetch(_COLUMNS, names):
         tables.setdefault(row["name"], []).append(
-            Column(row["attname"], row["type"], _category(row["category"])))
+            Column(row["attname"], row["type"], _category(row["category"]), row["attnum"]))
+        oids[row["oid"]] = row["name"]
         if row["name"] != row["rules"]:
             children[row["name"]] = row["rules"]
     protected = names + list(children)
@@ -172,7 +187,8 @@ async def load_catalog(conn: Any, rules: Rules) -> Catalog:
         search_path = ("pg_temp", *search_path)
     return Catalog(tables={k: tuple(v) for k, v in tables.items()}, children=children,
                    guarded=guarded, search_path=search_path,
-                   risky_functions=frozenset(risky), aggregates=frozenset(aggregates))
+                   risky_functions=frozenset(risky), aggregates=frozenset(aggregates),
+                   oids=oids)
 
 
 def _category(value: Any) -> str:

@@ -10,9 +10,12 @@ from typing import Any
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="rules_command", required=True)
     check = sub.add_parser("check", help="validate a rules file (exit 1 with FILE:LINE lines)")
+    check.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     check.add_argument("file", help="rules YAML file")
     check.add_argument("--upstream", help="DSN: also check tables, columns and mask types")
     explain = sub.add_parser("explain", help="print the rewritten SQL and column decisions")
+    explain.add_argument("--config", default=argparse.SUPPRESS,
+                         help="gateway.yaml whose `rules` key names the rules file")
     explain.add_argument("sql", help="the statement to explain (nothing is run)")
     explain.add_argument("--purpose", required=True, help="purpose to explain it under")
     explain.add_argument("--rules", help="rules file (default: `rules` of the configuration)")

@@ -31,3 +31,10 @@ def test_version_changes_with_content(crm_catalog: Catalog) -> None:
     other = Catalog(tables=dict(crm_catalog.tables), children={})
     assert other.version != crm_catalog.version
     assert crm_catalog.version == crm_catalog.version
+
+
+def test_origin_of_result_columns(crm_catalog: Catalog) -> None:
+    oid = next(o for o, name in crm_catalog.oids.items() if name == "public.customers_vip")
+    phone = next(c for c in crm_catalog.tables["public.customers_vip"] if c.name == "phone")
+    assert crm_catalog.origin(oid, phone.attnum) == ("public.customers", "phone")
+    assert crm_catalog.origin(oid, 999) is None and crm_catalog.origin(1, 1) is None

@@ -60,3 +60,13 @@ def test_explain_refusal(capsys: pytest.CaptureFixture) -> None:
 def test_explain_unknown_purpose_is_one_line(capsys: pytest.CaptureFixture) -> None:
     assert main(["rules", "explain", "--rules", str(RULES_FILE), "--purpose", "x", "SELECT 1"]) == 1
     assert capsys.readouterr().err.startswith("privacy-gateway: purpose x is not defined")
+
+
+def test_explain_takes_the_rules_file_from_the_configuration(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    config = tmp_path / "gateway.yaml"
+    config.write_text(f"rules: {RULES_FILE}\n")
+    code = main(["rules", "explain", "--config", str(config), "--purpose", "risk_control",
+                 "SELECT id_no FROM customers"])
+    assert code == 0
+    assert "public.customers.id_no: class id_card -> show" in capsys.readouterr().out
