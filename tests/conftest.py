@@ -11,6 +11,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -48,15 +49,23 @@ def server_dsn() -> Iterator[str]:
             server.stop()
 
 
-@pytest.fixture(scope="session")
-def upstream_dsn(server_dsn: str) -> Iterator[str]:
-    """DSN of a fresh database that lives for this test session."""
-    name = f"pgw_test_{uuid.uuid4().hex[:10]}"
+@contextmanager
+def scratch_database(server_dsn: str, prefix: str = "pgw_test") -> Iterator[str]:
+    """A database of its own on the test server, dropped afterwards; yields its DSN."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(server_dsn, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     info = psycopg.conninfo.conninfo_to_dict(server_dsn)
-    info["dbname"] = name
-    yield psycopg.conninfo.make_conninfo(**info)
-    with psycopg.connect(server_dsn, autocommit=True) as conn:
-        drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-        conn.execute(drop.format(sql.Identifier(name)))
+    try:
+        yield psycopg.conninfo.make_conninfo(**{**info, "dbname": name})
+    finally:
+        with psycopg.connect(server_dsn, autocommit=True) as conn:
+            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+            conn.execute(drop.format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def upstream_dsn(server_dsn: str) -> Iterator[str]:
+    """DSN of a fresh database that lives for this test session."""
+    with scratch_database(server_dsn) as dsn:
+        yield dsn

@@ -6,6 +6,7 @@ Leaks are made in incident_support.py, the way the gateway makes them.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from gateway.embedded import free_port
 from gateway.state.connect import as_url, prepare
 from incident import schema
 from incident import settings as incident_settings
+from tests.conftest import scratch_database
 
 RULES = """
 version: 1
@@ -41,8 +43,15 @@ principals:
 
 
 @pytest.fixture(scope="session")
-async def state_dsn(upstream_dsn: str) -> str:
-    url = as_url(upstream_dsn)
+def incident_dsn(server_dsn: str) -> Iterator[str]:
+    """A state database of its own: other areas' alerts must not open incidents here."""
+    with scratch_database(server_dsn, "pgw_incident") as dsn:
+        yield dsn
+
+
+@pytest.fixture(scope="session")
+async def state_dsn(incident_dsn: str) -> str:
+    url = as_url(incident_dsn)
     await prepare(url)
     conn = await asyncpg.connect(url)
     try:

@@ -11,7 +11,6 @@ import psycopg
 import pytest
 
 from gateway import blocks
-from gateway.state.connect import as_url
 from incident import engine, service
 from incident.loader import Step
 from tests.integration.conftest import RULES, conninfo
@@ -19,8 +18,8 @@ from tests.integration.gateway_thread import GatewayThread
 
 
 @pytest.fixture(scope="module")
-def replicas(upstream_dsn):
-    state = as_url(upstream_dsn)
+def replicas(upstream_dsn, state_dsn):
+    state = state_dsn  # the incident tests' own state database
     pairs = []
     for _ in range(2):
         gw = GatewayThread({"upstream": upstream_dsn, "rules": str(RULES)})

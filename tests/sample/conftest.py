@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
-import psycopg
 import pytest
-from psycopg import sql
+
+from tests.conftest import scratch_database
 
 
 @pytest.fixture
 def scratch_dsn(server_dsn: str) -> Iterator[str]:
     """A database of its own, so odd-sized loads leave the session's sample data alone."""
-    name = f"pgw_sample_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    info = psycopg.conninfo.conninfo_to_dict(server_dsn)
-    yield psycopg.conninfo.make_conninfo(**{**info, "dbname": name})
-    with psycopg.connect(server_dsn, autocommit=True) as conn:
-        drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-        conn.execute(drop.format(sql.Identifier(name)))
+    with scratch_database(server_dsn, "pgw_sample") as dsn:
+        yield dsn
