@@ -148,10 +148,20 @@ class Analysis:
         left_null = nullable or kind in ("JOIN_RIGHT", "JOIN_FULL")
         right_null = nullable or kind in ("JOIN_LEFT", "JOIN_FULL")
         mark = len(scope.items)
-        added = self.from_entry(node["larg"], scope, left_null)
-        added += self.from_entry(node["rarg"], scope, right_null)
+        left = self.from_entry(node["larg"], scope, left_null)
+        right = self.from_entry(node["rarg"], scope, right_null)
+        added = left + right
         for name in node.get("usingClause", ()):
             self.column_ref([name["String"]["sval"]], scope)
+        # An ON term on one input of an inner join, or on the nullable input of an outer
+        # join, filters that input alone: a lookup there can move into its derived table.
+        # (Only a relation joined directly: inside a nested outer join, filtering it first
+        # would add null-extended rows.)
+        left_rel = left if "RangeVar" in node["larg"] else []
+        right_rel = right if "RangeVar" in node["rarg"] else []
+        filtered = {"JOIN_INNER": left_rel + right_rel, "JOIN_LEFT": right_rel,
+                    "JOIN_RIGHT": left_rel}
+        Pushdown(self, scope).derived(node.get("quals"), filtered.get(kind, []))
         self.visit(node.get("quals"), scope)
         alias = (node.get("alias") or {}).get("aliasname")
         if alias:

@@ -26,15 +26,19 @@ class Pushdown:
         self.a = analysis
         self.scope = scope
 
-    def derived(self, where: Node | None) -> None:
-        """Move lookups on masked entries into their derived tables."""
+    def derived(self, where: Node | None, eligible: list[Item] | None = None) -> None:
+        """Move lookups on masked entries into their derived tables.
+
+        In a WHERE clause any entry not on the nullable side of an outer join qualifies;
+        in a JOIN's ON clause, the `eligible` entries (those the condition filters)."""
         for conj in _conjuncts(where):
             match = self.match(conj)
             if match is None:
                 continue
             item, column, ref = match
-            if item.node is None or item.nullable:
-                continue  # an outer join's nullable side: leave it masked
+            allowed = (not item.nullable) if eligible is None else item in eligible
+            if item.node is None or not allowed:
+                continue  # e.g. an outer join's nullable side: leave it masked
             if self.move(conj, item, column, ref):
                 self.a.skip.add(id(conj))
                 self.a.use(item, column, lookup=True, real=True)

@@ -281,6 +281,11 @@ def legit_cases() -> list[Legit]:
               "ON o.customer_id = c.id WHERE c.id = %s ORDER BY o.id",
               tuple((first.name, _mask_phone(first.phone), o.total)
                     for o in order_rows if o.customer_id == first.id), params=(first.id,)),
+        Legit("lookup in a join condition",
+              "SELECT o.id FROM orders o JOIN customers c ON c.id = o.customer_id "
+              "AND c.phone = %s ORDER BY o.id",
+              tuple((o.id,) for o in order_rows if o.customer_id == first.id),
+              params=(first.phone,)),
         Legit("pagination", "SELECT id, phone FROM customers ORDER BY id LIMIT 3 OFFSET 2",
               tuple((p.id, _mask_phone(p.phone)) for p in visible[2:5])),
         Legit("count", "SELECT count(*) FROM customers", ((len(visible),),)),

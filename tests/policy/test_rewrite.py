@@ -82,6 +82,12 @@ REWRITES = [
     (CS, "SELECT id FROM customers WHERE phone IN ($1, $2) AND id > 3",
      ['"phone" IN ($1, $2))', "WHERE TRUE AND id > 3"]),
     (CS, "SELECT id FROM customers WHERE phone LIKE '138%'", ["WHERE phone LIKE '138%'"]),
+    (CS, "SELECT o.id FROM orders o JOIN customers c ON c.id = o.customer_id AND c.phone = $1",
+     ['"phone" = $1) c ON c.id = o.customer_id AND TRUE']),
+    (CS, "SELECT o.id FROM orders o LEFT JOIN customers c ON c.phone = $1",
+     ['"phone" = $1) c ON TRUE']),
+    (CS, "SELECT c.id FROM customers c LEFT JOIN orders o ON c.phone = $1",
+     ["ON c.phone = $1"]),  # the preserved side is not filtered by ON: stays masked
     (CS, "SELECT id FROM customers WHERE id_no = 'x'", ["WHERE id_no = 'x'"]),  # hide: no lookup
     (CS, "SELECT * FROM customers", ['CASE WHEN false THEN "id_no" END AS "id_no"',
                                      'AS "customers"']),
