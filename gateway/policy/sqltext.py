@@ -122,16 +122,14 @@ class Text:
 
     def __init__(self, sql: str) -> None:
         self.sql = sql
-        self._map: list[int] | None = None
         self._tokens: Tokens | None = None
-        if not sql.isascii():
-            self._map = []
-            for i, ch in enumerate(sql):
-                self._map.extend([i] * len(ch.encode("utf-8")))
-            self._map.append(len(sql))
+        self._utf8 = None if sql.isascii() else sql.encode("utf-8")
 
     def pos(self, location: int) -> int:
-        return location if self._map is None else self._map[location]
+        if self._utf8 is None:
+            return location
+        # parser locations fall on character boundaries, so the prefix decodes exactly
+        return len(self._utf8[:location].decode("utf-8"))
 
     @property
     def tokens(self) -> Tokens:
