@@ -7,15 +7,23 @@ import logging
 import signal
 from dataclasses import dataclass, field
 
+import asyncpg
+
 from gateway.config import Config, split_address
+from gateway.policy.catalog import Catalog, load_catalog
+from gateway.policy.decision import Decision, Refusal
 from gateway.policy.model import Rules
+from gateway.policy.rewrite import PolicyCache
 from gateway.policy.rules import RulesError, load_rules
 from gateway.session import tls
-from gateway.session.core import SessionConfig, StatementCheck, pass_through
+from gateway.session.core import SessionConfig
 from gateway.session.server import Limits, Listener
 from gateway.session.upstream import Upstream, parse_dsn
 
 log = logging.getLogger("gateway")
+CATALOG_RETRY_SECONDS = 2.0
+NO_CATALOG = Decision(sql=None, kind="refused", refusal=Refusal(
+    "42501", "privacy gateway: cannot verify statements until the upstream catalog is read"))
 
 
 class StartupError(Exception):
@@ -27,8 +35,10 @@ class Gateway:
     """Owns the current rules and the listener; reload keeps the old rules on failure."""
 
     config: Config
-    check: StatementCheck = pass_through
+    enforce: bool = True  # False only for measuring the bare wire path
     rules: Rules | None = None
+    policy: PolicyCache | None = None
+    _retry: asyncio.Task | None = None
     listener: Listener | None = None
     address: tuple[str, int] | None = None
     blocked: set[str] = field(default_factory=set)
@@ -48,8 +58,70 @@ class Gateway:
                       self.rules.version[:12] if self.rules else "-", len(exc.problems))
             return False
         self.rules = rules
+        if self.policy is not None:
+            self.policy.replace(rules=rules)
+            asyncio.get_running_loop().create_task(self.refresh_catalog())
         log.info("rules reloaded: version %s", rules.version[:12])
         return True
+
+    async def refresh_catalog(self) -> None:
+        """Re-read what the rewrite needs from the upstream catalog (tables, views ...)."""
+        try:
+            catalog = await self._load_catalog(self.upstream())
+        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            log.error("catalog refresh failed (%s); keeping the previous one",
+                      type(exc).__name__)
+            return
+        if self.policy is not None:
+            self.policy.replace(catalog=catalog)
+
+    async def _load_catalog(self, upstream: Upstream) -> Catalog:
+        conn = await asyncpg.connect(upstream.dsn(), ssl=_asyncpg_ssl(upstream.sslmode),
+                                     timeout=float(self.config.connect_timeout))
+        try:
+            return await load_catalog(conn, self.rules)
+        finally:
+            await conn.close()
+
+    async def _start_policy(self, upstream: Upstream) -> None:
+        """Load the catalog; while the upstream is unreachable, retry in the background
+        and refuse statements meanwhile (fail closed) rather than refuse to start."""
+        try:
+            await self._start_policy_once(upstream)
+        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            log.error("upstream catalog unavailable (%s); retrying", type(exc).__name__)
+            self._retry = asyncio.get_running_loop().create_task(self._retry_policy(upstream))
+
+    async def _retry_policy(self, upstream: Upstream) -> None:
+        while self.policy is None:
+            await asyncio.sleep(CATALOG_RETRY_SECONDS)
+            try:
+                await self._start_policy_once(upstream)
+            except (OSError, asyncpg.PostgresError, TimeoutError):
+                continue
+
+    async def _start_policy_once(self, upstream: Upstream) -> None:
+        catalog = await self._load_catalog(upstream)
+        key = self.config.secret(self.config.keys.get("mask_hash_key_env"))
+        self.policy = PolicyCache(self.rules, catalog, mask_key=key.encode() if key else None)
+        log.info("upstream catalog loaded")
+
+    def decide(self, sql: str, purpose: str | None) -> Decision:
+        """The policy's decision; a refusal while the catalog is not loaded yet."""
+        policy = self.policy
+        if policy is None:
+            return NO_CATALOG
+        return policy.decide(sql, purpose)
+
+    def guard(self, table_oid: int, attnum: int, purpose: str | None) -> bool:
+        """True when a result column comes straight from a classified base column that
+        the purpose may not see in clear (the result-stream check of rewrite misses)."""
+        origin = self.policy.catalog.origin(table_oid, attnum) if self.policy else None
+        if origin is None:
+            return False
+        cls = self.rules.column_class(*origin)
+        bound = self.rules.purposes.get(purpose) if purpose else None
+        return cls is not None and (bound is None or bound.treatment(cls.name) != "show")
 
     def upstream(self) -> Upstream:
         if not self.config.upstream:
@@ -70,11 +142,15 @@ class Gateway:
                 context, pem = tls.server_context(cert, key), tls.certificate_pem(cert)
             except (OSError, ValueError) as exc:
                 raise StartupError(f"tls: cannot load certificate or key ({exc})") from None
+        if self.enforce:
+            await self._start_policy(upstream)
         session_config = SessionConfig(
             rules=lambda: self.rules, database=upstream.database,
             tls_available=context is not None,
             tls_required=self.config.tls["client"] == "require",
-            certificate_pem=pem, check=self.check, blocked=self.blocked.__contains__)
+            certificate_pem=pem, blocked=self.blocked.__contains__,
+            decide=self.decide if self.enforce else None,
+            guard=self.guard if self.enforce else None)
         limits = Limits(max_clients=int(self.config.max_clients),
                         startup_timeout=float(self.config.startup_timeout),
                         idle_timeout=float(self.config.idle_timeout),
@@ -89,6 +165,8 @@ class Gateway:
         return self.address
 
     async def stop(self) -> None:
+        if self._retry:
+            self._retry.cancel()
         if self.listener:
             await self.listener.stop()
 
@@ -105,6 +183,11 @@ class Gateway:
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
             await self.stop()
+
+
+def _asyncpg_ssl(sslmode: str) -> object:
+    # libpq's sslmode words, as asyncpg takes them for its side connections.
+    return {"disable": False, "allow": "allow", "prefer": "prefer"}.get(sslmode, "require")
 
 
 def run(coro) -> object:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import itertools
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from gateway.policy.decision import Decision
 from gateway.policy.model import Principal, Rules
 from gateway.protocol import codes
 from gateway.protocol.buffer import I32
@@ -20,6 +22,7 @@ from gateway.protocol.framing import split
 from gateway.protocol.messages import (
     Authentication,
     BackendKeyData,
+    Bind,
     ErrorResponse,
     ParameterStatus,
     Parse,
@@ -38,13 +41,23 @@ from gateway.protocol.startup import (
 from gateway.session import purpose as purposes
 from gateway.session.actions import Action, CancelUpstream, Close, ConnectUpstream, StartTLS
 from gateway.session.auth import ScramExchange, auth_info
+from gateway.session.results import Tracker
 
 # Client messages the core looks at; everything else is forwarded untouched.
 _QUERY, _PARSE, _FUNCTION_CALL, _TERMINATE, _SYNC = (
     ord(codes.QUERY), ord(codes.PARSE), ord(codes.FUNCTION_CALL), ord(codes.TERMINATE),
     ord(codes.SYNC))
-_INSPECT_CLIENT = frozenset((_QUERY, _PARSE, _FUNCTION_CALL, _TERMINATE, _SYNC))
+_BIND, _DESCRIBE, _EXECUTE, _CLOSE = (
+    ord(codes.BIND), ord(codes.DESCRIBE), ord(codes.EXECUTE), ord(codes.CLOSE))
+_TRACKED_CLIENT = frozenset((_BIND, _DESCRIBE, _EXECUTE, _CLOSE))
+_INSPECT_CLIENT = frozenset((_QUERY, _PARSE, _FUNCTION_CALL, _TERMINATE, _SYNC)) | _TRACKED_CLIENT
 _READY, _ERROR = ord(codes.READY_FOR_QUERY), ord(codes.ERROR_RESPONSE)
+_DATA_ROW, _COMMAND_COMPLETE, _ROW_DESCRIPTION = (
+    ord(codes.DATA_ROW), ord(codes.COMMAND_COMPLETE), ord(codes.ROW_DESCRIPTION))
+_TRACKED_SERVER = frozenset(
+    (_DATA_ROW, _COMMAND_COMPLETE, _ROW_DESCRIPTION, _READY, _ERROR)
+    + tuple(ord(t) for t in (codes.EMPTY_QUERY_RESPONSE, codes.PORTAL_SUSPENDED,
+                             codes.NO_DATA, codes.COPY_DATA)))
 _TLS_HANDSHAKE = 0x16  # first byte of a TLS ClientHello record (direct TLS)
 # A relation nobody has: the server fails the statement at Parse, in order, and we put
 # the gateway's own error in place of the server's.
@@ -52,13 +65,10 @@ _REFUSED = "privacy gateway refused "
 _session_ids = itertools.count(1)
 _length = I32.unpack_from
 
-# What a statement check returns: the SQL to send, or the error to raise instead.
-StatementCheck = Callable[[str, "Session"], "str | GatewayError"]
-
-
-def pass_through(sql: str, session: Session) -> str | GatewayError:
-    """The statement check used when no policy is configured: forward as is."""
-    return sql
+# The policy: (SQL text, purpose name or None) -> Decision (text to send, or a refusal).
+Decide = Callable[[str, "str | None"], Decision]
+# (table oid, attnum, purpose) -> True when that base column must not reach a client clear.
+GuardColumn = Callable[[int, int, "str | None"], bool]
 
 
 @dataclass
@@ -70,8 +80,11 @@ class SessionConfig:
     tls_available: bool = False
     tls_required: bool = False
     certificate_pem: str | None = None  # for SCRAM-SHA-256-PLUS channel binding
-    check: StatementCheck = pass_through
+    decide: Decide | None = None  # None: statements pass as they are (no policy)
+    guard: GuardColumn | None = None
     blocked: Callable[[str], bool] = lambda principal: False
+    frozen: Callable[[str], bool] = lambda purpose: False
+    clock: Callable[[], float] = time.monotonic
     max_message: int = codes.MAX_MESSAGE_LENGTH
 
 
@@ -103,6 +116,14 @@ class Session:
     _syncs_sent: int = 0
     _syncs_done: int = 0
     _refusals: dict[str, tuple[int, GatewayError]] = field(default_factory=dict)
+    tracker: Tracker = field(init=False)
+    _row_limit: int | None = None
+
+    def __post_init__(self) -> None:
+        guard = self.config.guard
+        self.tracker = Tracker(
+            guard=(lambda oid, att: guard(oid, att, self.purpose)) if guard else None,
+            clock=self.config.clock)
 
     @property
     def busy(self) -> bool:
@@ -132,8 +153,8 @@ class Session:
     def server_bytes(self, data: bytes) -> None:
         """Bytes from the upstream server once the session is ready.
 
-        One pass over the message headers; only ReadyForQuery (and ErrorResponse while a
-        refusal is pending) is looked at, and untouched runs are forwarded as one slice.
+        One pass over the message headers; the tracker sees the messages that belong to a
+        statement's result, and untouched runs are forwarded as one slice.
         """
         if self.phase != "ready":
             return
@@ -150,22 +171,53 @@ class Session:
                     return
                 break
             type_byte = data[pos]
-            if type_byte == _READY:
-                self.transaction = data[end - 1:end]
-                self._syncs_done += 1
-                if self._refusals:
-                    self._forget_refusals()
-            elif type_byte == _ERROR and self._refusals:
-                replacement = self._replace_error(data[pos + 5:end])
+            if type_byte in _TRACKED_SERVER:
+                replacement = self._server_message(type_byte, data, pos, end)
                 if replacement is not None:
-                    out.append(memoryview(data)[run:pos])
-                    out.append(replacement)
+                    if run < pos:
+                        out.append(memoryview(data)[run:pos])
+                    if replacement:
+                        out.append(replacement)
                     run = end
             pos = end
         if run < pos:
             out.append(data if run == 0 and pos == size else memoryview(data)[run:pos])
         if pos < size:
             self._outbuf += memoryview(data)[pos:]
+
+    def _server_message(self, type_byte: int, data: bytes, start: int,
+                        end: int) -> bytes | None:
+        """Let the tracker see one server message; a replacement, b'' to drop, or None."""
+        tracker = self.tracker
+        if type_byte == _DATA_ROW:
+            return tracker.data_row(data, start, end)
+        body = data[start + 5:end]
+        if type_byte == _COMMAND_COMPLETE:
+            return tracker.command_complete(body)
+        if type_byte == _READY:
+            self.transaction = data[end - 1:end]
+            self._syncs_done += 1
+            if self._refusals:
+                self._forget_refusals()
+            tracker.ready()
+            return None
+        if type_byte == _ERROR:
+            replacement = self._replace_error(body) if self._refusals else None
+            if replacement is not None:
+                tracker.error(replacement[5:])
+                return replacement
+            return tracker.error(body)
+        if type_byte == _ROW_DESCRIPTION:
+            return tracker.row_description(body)
+        if type_byte == ord(codes.NO_DATA):
+            tracker.no_data()
+        elif type_byte == ord(codes.COPY_DATA):
+            tracker.copy_data()
+        elif type_byte == ord(codes.EMPTY_QUERY_RESPONSE):
+            return tracker.command_complete(b"\0")
+        else:  # PortalSuspended
+            tracker.suspended()
+        return None
 
     @staticmethod
     def _whole(pending: bytearray, data: bytes) -> bytes:
@@ -297,15 +349,16 @@ class Session:
         del self._inbuf[:pos]
 
     def _authenticated(self) -> None:
-        rules, principal = self.config.rules(), self.principal
+        principal = self.principal
         if self.config.blocked(principal.name):
             raise fatal("invalid_authorization_specification", "access suspended")
         declared, forward = purposes.take_purpose(self.params)
-        if declared is not None:
-            problem = purposes.check_purpose(rules, principal, declared)
+        purpose = declared or purposes.default_purpose(principal)
+        if purpose is not None:
+            problem = self._purpose_problem(purpose)
             if problem:
                 raise GatewayError(problem.sqlstate, problem.message, "FATAL")
-        self.purpose = declared or purposes.default_purpose(principal)
+        self._bind_purpose(purpose)
         self.phase = "connecting"
         self.actions.append(ConnectUpstream(forward))
 
@@ -336,6 +389,14 @@ class Session:
             if type_byte in _INSPECT_CLIENT:
                 if type_byte == _SYNC:
                     self._syncs_sent += 1
+                    self.tracker.sync()
+                elif type_byte in _TRACKED_CLIENT:
+                    replacement = self._track(type_byte, data, pos, end)
+                    if replacement is not None:
+                        if run < pos:
+                            out.append(memoryview(data)[run:pos])
+                        out.append(replacement)
+                        run = end
                 else:
                     if run < pos:
                         out.append(memoryview(data)[run:pos])
@@ -349,6 +410,42 @@ class Session:
         if pos < size:
             self._inbuf += memoryview(data)[pos:]
 
+    def _track(self, type_byte: int, data: bytes, start: int, end: int) -> bytes | None:
+        """Note Bind/Describe/Execute/Close for the tracker; a rewritten Bind, or None."""
+        tracker = self.tracker
+        if type_byte == _EXECUTE:
+            tracker.execute(_cstring(data, start + 5)[0], self._row_limit)
+        elif type_byte == _BIND:
+            portal, pos = _cstring(data, start + 5)
+            statement, pos = _cstring(data, pos)
+            prepared = tracker.prepared(statement)
+            extra = len(prepared.decision.subject_columns) if (
+                prepared and prepared.decision) else 0
+            if not extra:
+                tracker.bind(portal, statement, False)
+                return None
+            return self._bind_with_subjects(data, start, end, portal, statement, extra)
+        else:  # Describe or Close: a kind byte, then a name
+            kind = chr(data[start + 5])
+            name = _cstring(data, start + 6)[0]
+            if type_byte == _DESCRIBE:
+                tracker.describe(kind, name)
+            else:
+                tracker.close(kind, name)
+        return None
+
+    def _bind_with_subjects(self, data: bytes, start: int, end: int, portal: str,
+                            statement: str, extra: int) -> bytes | None:
+        # The rewrite appended subject-key columns: per-column result formats need one
+        # more (text) code each; a single code applies to them as well.
+        msg = decode(codes.BIND, data[start + 5:end], backend=False)
+        formats = msg.result_formats
+        self.tracker.bind(portal, statement, len(formats) == 1 and formats[0] == 1)
+        if len(formats) <= 1:
+            return None
+        return Bind(msg.portal, msg.statement, msg.param_formats, msg.params,
+                    formats + (0,) * extra).encode()
+
     def _inspect(self, type_byte: int, buf: bytes, start: int, end: int) -> None:
         body = buf[start + 5:end]
         if type_byte == _TERMINATE:
@@ -359,45 +456,68 @@ class Session:
             self._syncs_sent += 1
             self.statements += 1
             sql = decode(codes.QUERY, body, backend=False).sql
-            self._statement(sql, lambda text: Query(text).encode())
+            self._statement(sql, lambda text: Query(text).encode(),
+                            lambda decision: self.tracker.query(sql, decision, self._row_limit))
         elif type_byte == _PARSE:
             self.statements += 1
             msg = decode(codes.PARSE, body, backend=False)
             self._statement(msg.sql, lambda text: Parse(msg.name, text, msg.param_types).encode(),
+                            lambda decision: self.tracker.parse(msg.name, msg.sql, decision),
                             original=bytes(buf[start:end]))
         else:  # FunctionCall: calls any function by OID, beyond any analysis
             self._syncs_sent += 1
+            self.tracker.query("", None, None)
             self._refuse(error("insufficient_privilege",
                                "privacy gateway: cannot verify a function call message"),
                          lambda text: Query(text).encode(), self._syncs_sent)
 
     def _statement(self, sql: str, encode: Callable[[str], bytes],
-                   original: bytes | None = None) -> None:
+                   track: Callable[[Decision | None], None], original: bytes | None = None) -> None:
+        """Decide one Query or Parse: forward it (perhaps rewritten) or refuse it in order."""
         batch = self._syncs_sent if original is None else self._syncs_sent + 1
         if purposes.mentions_reserved(sql):
             found = purposes.parse_statement(sql)
-            if isinstance(found, GatewayError):
-                return self._refuse(found, encode, batch)
             if found is not None:
+                track(None)
+                if isinstance(found, GatewayError):
+                    return self._refuse(found, encode, batch)
                 return self._purpose_statement(found, encode, batch)
-        checked = self.config.check(sql, self)
-        if isinstance(checked, GatewayError):
-            return self._refuse(checked, encode, batch)
-        if checked is sql and original is not None:
+        decide = self.config.decide
+        decision = decide(sql, self.purpose) if decide is not None else None
+        track(decision)
+        if decision is None:
+            text = sql
+        elif decision.refusal is not None:
+            refusal = decision.refusal
+            return self._refuse(GatewayError(refusal.sqlstate, refusal.message), encode, batch)
+        else:
+            text = decision.sql
+        if text is sql and original is not None:
             self.to_server.append(original)
         else:
-            self.to_server.append(encode(checked))
+            self.to_server.append(encode(text))
 
     def _purpose_statement(self, stmt: purposes.PurposeStatement,
                            encode: Callable[[str], bytes], batch: int) -> None:
         if stmt.action == "set":
-            problem = purposes.check_purpose(self.config.rules(), self.principal, stmt.value)
+            problem = self._purpose_problem(stmt.value)
             if problem:
                 return self._refuse(problem, encode, batch)
-            self.purpose = stmt.value
+            self._bind_purpose(stmt.value)
         elif stmt.action == "reset":
-            self.purpose = purposes.default_purpose(self.principal)
+            self._bind_purpose(purposes.default_purpose(self.principal))
         self.to_server.append(encode(purposes.upstream_equivalent(stmt, self.purpose)))
+
+    def _purpose_problem(self, purpose: str) -> GatewayError | None:
+        problem = purposes.check_purpose(self.config.rules(), self.principal, purpose)
+        if problem is None and self.config.frozen(purpose):
+            problem = error("insufficient_privilege", f'purpose "{purpose}" is suspended')
+        return problem
+
+    def _bind_purpose(self, purpose: str | None) -> None:
+        self.purpose = purpose
+        bound = self.config.rules().purposes.get(purpose) if purpose else None
+        self._row_limit = bound.limits.rows_per_query if bound else None
 
     def _refuse(self, exc: GatewayError, encode: Callable[[str], bytes], batch: int) -> None:
         nonce = secrets.token_hex(8)
@@ -420,6 +540,12 @@ class Session:
         done = self._syncs_done
         for nonce in [n for n, (batch, _) in self._refusals.items() if batch <= done]:
             del self._refusals[nonce]
+
+
+def _cstring(data: bytes, start: int) -> tuple[str, int]:
+    """A NUL-terminated name at start, and where the next field begins."""
+    stop = data.index(0, start)
+    return data[start:stop].decode("utf-8", "surrogateescape"), stop + 1
 
 
 def _error(exc: GatewayError) -> bytes:

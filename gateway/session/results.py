@@ -1,0 +1,265 @@
+"""Server responses tracked per statement: the second layer between the database and a client.
+
+The core tells the tracker what it forwarded (Query, Parse, Bind, Describe, Execute,
+Sync); the tracker then knows which statement every RowDescription, DataRow and
+CommandComplete belongs to, and for that statement it
+- strips the subject-key columns the rewrite appended, collecting the subjects seen;
+- NULLs any column that comes straight from a classified base column the purpose may not
+  see in clear (a rewrite miss: this should never fire);
+- cuts a result over the purpose's rows_per_query with SQLSTATE 54000;
+- redacts details of errors that may quote stored values;
+- counts rows, and hands each finished statement to the caller (audit and metering).
+Sans-IO: bytes in, bytes out.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from gateway.policy.decision import Decision
+from gateway.protocol.buffer import I16, I32
+from gateway.protocol.messages import ErrorResponse, RowDescription, decode
+
+_I16, _I32 = I16.unpack_from, I32.unpack_from
+_NULL = b"\xff\xff\xff\xff"
+_ROW_LIMIT = "54000"
+
+# origin(table_oid, attnum) -> True when that base column must not reach the client clear
+Guard = Callable[[int, int], bool]
+
+
+@dataclass
+class Prepared:
+    """A statement as parsed: its policy decision and, once described, guarded columns."""
+
+    sql: str
+    decision: Decision | None
+    guards: tuple[int, ...] = ()
+
+
+@dataclass
+class Run:
+    """One execution: a simple Query (all its statements) or an Execute of a portal."""
+
+    prepared: Prepared
+    started: float
+    row_limit: int | None = None
+    binary_subjects: bool = False
+    guards: tuple[int, ...] = ()
+    rows: int = 0
+    subjects: dict[str, set[str]] = field(default_factory=dict)  # table -> subject keys
+    sqlstate: str | None = None
+    tag: str = ""
+    cut: bool = False
+    misses: int = 0
+    plain: bool = True
+
+    @property
+    def strip(self) -> int:
+        decision = self.prepared.decision
+        return len(decision.subject_columns) if decision else 0
+
+    def __post_init__(self) -> None:
+        self.update()
+
+    def update(self) -> None:
+        """Rows pass untouched (plain) when there is nothing to strip, guard or limit."""
+        self.plain = not (self.strip or self.guards or self.row_limit is not None)
+
+
+@dataclass
+class Tracker:
+    """Attributes server responses to statements, in the order the client sent them."""
+
+    guard: Guard | None = None
+    clock: Callable[[], float] = lambda: 0.0
+    finished: list[Run] = field(default_factory=list)
+    misses: int = 0
+    _queue: deque = field(default_factory=deque)  # ("run"|"describe"|"sync", object)
+    _statements: dict[str, Prepared] = field(default_factory=dict)
+    _portals: dict[str, tuple[Prepared, bool]] = field(default_factory=dict)
+
+    # ------------------------------------------------------------ what the client sent
+
+    def query(self, sql: str, decision: Decision | None, row_limit: int | None) -> None:
+        run = Run(Prepared(sql, decision), self.clock(), row_limit)
+        self._queue.append(("query", run))
+
+    def parse(self, name: str, sql: str, decision: Decision | None) -> None:
+        self._statements[name] = Prepared(sql, decision)
+
+    def prepared(self, name: str) -> Prepared | None:
+        return self._statements.get(name)
+
+    def bind(self, portal: str, statement: str, binary_subjects: bool) -> None:
+        prepared = self._statements.get(statement)
+        if prepared is not None:
+            self._portals[portal] = (prepared, binary_subjects)
+
+    def describe(self, kind: str, name: str) -> None:
+        target = self._statements.get(name) if kind == "S" else self._portals.get(name, (None,))[0]
+        self._queue.append(("describe", target))
+
+    def execute(self, portal: str, row_limit: int | None) -> None:
+        prepared, binary = self._portals.get(portal, (None, False))
+        run = Run(prepared or Prepared("", None), self.clock(), row_limit, binary,
+                  prepared.guards if prepared else ())
+        self._queue.append(("run", run))
+
+    def sync(self) -> None:
+        self._queue.append(("sync", None))
+
+    def close(self, kind: str, name: str) -> None:
+        (self._statements if kind == "S" else self._portals).pop(name, None)
+
+    # ------------------------------------------------------------ what the server sent
+
+    def row_description(self, body: bytes) -> bytes | None:
+        """A RowDescription: note guarded columns, drop subject-key fields."""
+        head = self._head()
+        if head is None:
+            return None
+        kind, item = head
+        prepared = item.prepared if kind in ("query", "run") else item
+        if kind == "describe":
+            self._queue.popleft()
+        if prepared is None:
+            return None
+        message = decode(b"T", body, backend=True)
+        fields = message.fields
+        strip = len(prepared.decision.subject_columns) if prepared.decision else 0
+        if strip:
+            fields = fields[:-strip]
+        guards = tuple(i for i, f in enumerate(fields)
+                       if f.table_oid and self.guard and self.guard(f.table_oid, f.column))
+        prepared.guards = guards
+        if kind != "describe":
+            item.guards = guards
+            item.update()
+        return RowDescription(fields).encode() if strip else None
+
+    def no_data(self) -> None:
+        head = self._head()
+        if head is not None and head[0] == "describe":
+            self._queue.popleft()
+
+    def data_row(self, data: bytes, start: int, end: int) -> bytes | None:
+        """A DataRow: None to forward it as is, else its replacement (b'' drops it)."""
+        head = self._head()
+        if head is None or head[0] == "describe":
+            return None
+        run: Run = head[1]
+        run.rows += 1
+        if run.plain:
+            return None
+        if run.cut:
+            return b""
+        if run.row_limit is not None and run.rows > run.row_limit:
+            run.cut = True
+            return b""
+        if not (run.strip or run.guards):
+            return None
+        return self._rewrite_row(run, data, start, end)
+
+    def _rewrite_row(self, run: Run, data: bytes, start: int, end: int) -> bytes:
+        count = _I16(data, start + 5)[0]
+        keep = count - run.strip
+        pos = start + 7
+        cells: list[bytes] = []
+        for i in range(count):
+            length = _I32(data, pos)[0]
+            stop = pos + 4 + (length if length > 0 else 0)
+            if i >= keep:
+                if length >= 0:
+                    table = run.prepared.decision.subject_columns[i - keep]
+                    run.subjects.setdefault(table, set()).add(
+                        _subject(data[pos + 4:stop], run.binary_subjects))
+            elif i in run.guards and length >= 0:
+                cells.append(_NULL)
+                run.misses += 1
+            else:
+                cells.append(data[pos:stop])
+            pos = stop
+        body = struct.pack("!h", keep) + b"".join(cells)
+        return b"D" + struct.pack("!i", len(body) + 4) + body
+
+    def copy_data(self) -> None:
+        head = self._head()
+        if head is not None and head[0] != "describe":
+            head[1].rows += 1
+
+    def command_complete(self, body: bytes) -> bytes | None:
+        """End of one statement's rows; an over-limit result becomes a 54000 error."""
+        head = self._head()
+        if head is None or head[0] == "describe":
+            return None
+        kind, run = head
+        run.tag = bytes(body).rstrip(b"\0").decode("utf-8", "replace")
+        if kind == "run":
+            self._finish(self._queue.popleft()[1])
+        if run.cut:
+            run.sqlstate = _ROW_LIMIT
+            return ErrorResponse.build(
+                _ROW_LIMIT, f"privacy gateway: row limit of {run.row_limit} rows per query "
+                "exceeded for this purpose").encode()
+        return None
+
+    def suspended(self) -> None:
+        head = self._head()
+        if head is not None and head[0] == "run":
+            self._finish(self._queue.popleft()[1])
+
+    def error(self, body: bytes) -> bytes | None:
+        """An ErrorResponse ends the statement (and, extended, all up to the next Sync)."""
+        head = self._head()
+        if head is None:
+            return None
+        message = decode(b"E", body, backend=True)
+        sqlstate = message.get("C")
+        item = head[1]
+        prepared = item.prepared if head[0] in ("query", "run") else item
+        if head[0] in ("query", "run"):
+            item.sqlstate = item.sqlstate or sqlstate
+        if head[0] != "query":
+            while self._queue and self._queue[0][0] != "sync":
+                kind, dropped = self._queue.popleft()
+                if kind == "run":
+                    self._finish(dropped)
+        decision = prepared.decision if prepared else None
+        if decision is not None and decision.redact_errors:
+            fields = tuple(f for f in message.fields if f[0] in "SVCM")
+            return ErrorResponse(fields).encode()
+        return None
+
+    def ready(self) -> None:
+        """ReadyForQuery: the end of a simple Query or of a Sync's batch."""
+        while self._queue:
+            kind, item = self._queue.popleft()
+            if kind == "query":
+                self._finish(item)
+                return
+            if kind == "sync":
+                return
+            if kind == "run":
+                self._finish(item)
+
+    def _head(self) -> tuple[str, object] | None:
+        # Sync markers answer only to ReadyForQuery; other responses belong to what precedes.
+        for entry in self._queue:
+            if entry[0] != "sync":
+                return entry
+            return None
+        return None
+
+    def _finish(self, run: Run) -> None:
+        self.misses += run.misses
+        self.finished.append(run)
+
+
+def _subject(raw: bytes, binary: bool) -> str:
+    if binary and len(raw) in (2, 4, 8):
+        return str(int.from_bytes(raw, "big", signed=True))
+    return raw.decode("utf-8", "replace")
