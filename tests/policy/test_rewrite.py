@@ -170,3 +170,10 @@ def test_hash_mask_needs_a_key() -> None:
     assert "hash mask needs a deployment key" in decision.refusal.message
     decision = rewrite("SELECT phone FROM customers", RULES.purposes[CS], RULES, CATALOG)
     assert 'CASE WHEN false THEN "member_no" END AS "member_no"' in decision.sql
+
+
+def test_classified_table_missing_from_the_catalog_is_refused() -> None:
+    decision = rewrite("SELECT card_no FROM orders", RULES.purposes[CS], RULES,
+                       Catalog(tables={"public.customers": CUSTOMERS}), mask_key=b"k")
+    assert decision.refusal.message == ("privacy gateway: cannot verify public.orders: "
+                                        "not found in the database")
