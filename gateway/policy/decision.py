@@ -25,6 +25,8 @@ class Refused(Exception):
         super().__init__(message)
         self.sqlstate = sqlstate
         self.message = message
+        self.seen_tables: set[str] = set()  # filled in on the way out, for the audit
+        self.seen_columns: list[ColumnDecision] = []
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
+from dataclasses import replace
 
 from pglast.parser import ParseError, parse_sql_json
 
@@ -61,7 +62,11 @@ def rewrite(sql: str, purpose: Purpose | None, rules: Rules, catalog: Catalog,
     try:
         return _decide(text, statements, purpose, rules, catalog, mask_key, memo, gateway_scan)
     except Refused as exc:
-        return _refusal(exc.sqlstate, exc.message, name)
+        # what was seen before the refusal still goes to the audit record
+        kind = _KINDS.get(next(iter(statements[0]["stmt"])), "utility")
+        refused = _refusal(exc.sqlstate, exc.message, name)
+        return replace(refused, kind=kind if len(statements) == 1 else "multi",
+                       tables=frozenset(exc.seen_tables), columns=tuple(exc.seen_columns))
     except MaskKeyMissing:
         return _refusal("42501", "privacy gateway: cannot verify: the hash mask needs "
                                  "a deployment key (keys.mask_hash_key_env)", name)
@@ -83,7 +88,12 @@ def _decide(text: Text, statements: list[dict], purpose: Purpose | None, rules: 
         kind_name, inner = next(iter(node.items()))
         a = Analysis(text, rules, purpose, catalog, memo)
         a.top = inner
-        a.visit(node, Scope())
+        try:
+            a.visit(node, Scope())
+        except Refused as exc:
+            exc.seen_tables = {t for t in a.tables} | {t for i in infos for t in i.tables}
+            exc.seen_columns = [*columns.values(), *a.columns.values()]
+            raise
         if gateway_scan and len(statements) == 1:
             scan_columns = render.scan_positions(a)
         stmt_edits, exposure, subjects = _render(a, raw, len(statements) == 1, mask_key)

@@ -177,3 +177,10 @@ def test_classified_table_missing_from_the_catalog_is_refused() -> None:
                        Catalog(tables={"public.customers": CUSTOMERS}), mask_key=b"k")
     assert decision.refusal.message == ("privacy gateway: cannot verify public.orders: "
                                         "not found in the database")
+
+
+def test_refusal_keeps_what_the_audit_needs() -> None:
+    decision = decide("SELECT name, id_no FROM customers", MK)
+    assert decision.refusal is not None and decision.kind == "select"
+    assert decision.tables == {"public.customers"}
+    assert ("id_no", "deny") in {(c.column, c.treatment) for c in decision.columns}
