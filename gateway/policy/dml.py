@@ -20,11 +20,24 @@ def write_target(a: Analysis, rv: Node) -> Item:
     return item
 
 
+def written(a: Analysis, target: Item, targets: list[Node]) -> None:
+    """Columns a statement writes: a denied class may not be written either."""
+    if not target.classified:
+        return
+    for entry in targets:
+        column = entry["ResTarget"].get("name")
+        class_name = a.rules.tables[target.table].columns.get(column or "")
+        if class_name and a.treatment(class_name) == "deny":
+            raise Refused(f"privacy gateway: column {target.table}.{column} is denied for "
+                          f"purpose {a.purpose_name}")
+
+
 @register("InsertStmt")
 def _insert(a: Analysis, node: Node, scope: Scope) -> None:
     saved, a.copy_mode = a.copy_mode, True  # rows copied from classified tables: masked
     a.visit(node.get("withClause"), scope)
     target = write_target(a, node["relation"])
+    written(a, target, node.get("cols", []))
     a.visit(node.get("selectStmt"), scope)
     inner = Scope(parent=scope, items=[target])
     a.visit(node.get("onConflictClause"), inner)
@@ -46,6 +59,7 @@ def _change(a: Analysis, node: Node, scope: Scope, sources: str) -> None:
     saved, a.copy_mode = a.copy_mode, True  # values may be copied into the target: masked
     a.visit(node.get("withClause"), scope)
     target = write_target(a, node["relation"])
+    written(a, target, node.get("targetList", []))
     inner = Scope(parent=scope, items=[target])
     for entry in node.get(sources, ()):
         a.from_entry(entry, inner, nullable=False)

@@ -59,6 +59,9 @@ REFUSED = [
     (CS, "SELECT public.customers.phone FROM public.customers", "qualified reference"),
     (CS, "SELECT * FROM customers TABLESAMPLE SYSTEM (10)", "TABLESAMPLE"),
     (CS, "SELECT 1 FROM", "does not parse"),
+    ("registration", "INSERT INTO customers (id, id_no) VALUES (1, 'x')", "id_no is denied"),
+    ("registration", "UPDATE customers SET id_no = NULL WHERE id = 1", "id_no is denied"),
+    ("registration", "UPDATE customers SET phone = $1 WHERE id = 1", None),
 ]
 
 
