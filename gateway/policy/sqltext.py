@@ -48,7 +48,7 @@ class Tokens:
         self.starts = [t.start for t in self.items]
 
     def index_at(self, pos: int) -> int:
-        """Index of the token starting at byte... character position `pos`."""
+        """Index of the token starting at character position `pos`."""
         i = bisect_left(self.starts, pos)
         if i >= len(self.items) or self.items[i].start != pos:
             raise LookupError(pos)
