@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -12,6 +13,7 @@ import asyncpg
 from gateway.config import Config, split_address
 from gateway.policy.catalog import Catalog, load_catalog
 from gateway.policy.decision import Decision, Refusal
+from gateway.policy.freetext import masker
 from gateway.policy.model import Rules
 from gateway.policy.rewrite import PolicyCache
 from gateway.policy.rules import RulesError, load_rules
@@ -39,6 +41,7 @@ class Gateway:
     rules: Rules | None = None
     policy: PolicyCache | None = None
     _retry: asyncio.Task | None = None
+    _maskers: dict[tuple, Callable[[str], str]] = field(default_factory=dict)
     listener: Listener | None = None
     address: tuple[str, int] | None = None
     blocked: set[str] = field(default_factory=set)
@@ -103,8 +106,17 @@ class Gateway:
     async def _start_policy_once(self, upstream: Upstream) -> None:
         catalog = await self._load_catalog(upstream)
         key = self.config.secret(self.config.keys.get("mask_hash_key_env"))
-        self.policy = PolicyCache(self.rules, catalog, mask_key=key.encode() if key else None)
+        self.policy = PolicyCache(self.rules, catalog, mask_key=key.encode() if key else None,
+                                  gateway_scan=True)
         log.info("upstream catalog loaded")
+
+    def maskers(self, entities: tuple[str, ...]) -> Callable[[str], str]:
+        """The free-text masker for these entities under the current rules (cached)."""
+        key = (entities, self.rules.version)
+        found = self._maskers.get(key)
+        if found is None:
+            found = self._maskers[key] = masker(entities, self.rules)
+        return found
 
     def decide(self, sql: str, purpose: str | None) -> Decision:
         """The policy's decision; a refusal while the catalog is not loaded yet."""
@@ -150,7 +162,8 @@ class Gateway:
             tls_required=self.config.tls["client"] == "require",
             certificate_pem=pem, blocked=self.blocked.__contains__,
             decide=self.decide if self.enforce else None,
-            guard=self.guard if self.enforce else None)
+            guard=self.guard if self.enforce else None,
+            maskers=self.maskers if self.enforce else None)
         limits = Limits(max_clients=int(self.config.max_clients),
                         startup_timeout=float(self.config.startup_timeout),
                         idle_timeout=float(self.config.idle_timeout),

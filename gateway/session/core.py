@@ -41,7 +41,7 @@ from gateway.protocol.startup import (
 from gateway.session import purpose as purposes
 from gateway.session.actions import Action, CancelUpstream, Close, ConnectUpstream, StartTLS
 from gateway.session.auth import ScramExchange, auth_info
-from gateway.session.results import Tracker
+from gateway.session.results import Maskers, Tracker
 
 # Client messages the core looks at; everything else is forwarded untouched.
 _QUERY, _PARSE, _FUNCTION_CALL, _TERMINATE, _SYNC = (
@@ -82,6 +82,7 @@ class SessionConfig:
     certificate_pem: str | None = None  # for SCRAM-SHA-256-PLUS channel binding
     decide: Decide | None = None  # None: statements pass as they are (no policy)
     guard: GuardColumn | None = None
+    maskers: Maskers | None = None  # free-text maskers for Decision.scan_columns
     blocked: Callable[[str], bool] = lambda principal: False
     frozen: Callable[[str], bool] = lambda purpose: False
     clock: Callable[[], float] = time.monotonic
@@ -123,7 +124,7 @@ class Session:
         guard = self.config.guard
         self.tracker = Tracker(
             guard=(lambda oid, att: guard(oid, att, self.purpose)) if guard else None,
-            clock=self.config.clock)
+            maskers=self.config.maskers, clock=self.config.clock)
 
     @property
     def busy(self) -> bool:

@@ -29,6 +29,8 @@ _ROW_LIMIT = "54000"
 
 # origin(table_oid, attnum) -> True when that base column must not reach the client clear
 Guard = Callable[[int, int], bool]
+# entities -> a function masking them inside a free-text value
+Maskers = Callable[[tuple[str, ...]], Callable[[str], str]]
 
 
 @dataclass
@@ -56,6 +58,7 @@ class Run:
     cut: bool = False
     misses: int = 0
     plain: bool = True
+    scans: dict[int, Callable[[str], str]] = field(default_factory=dict)
 
     @property
     def strip(self) -> int:
@@ -67,7 +70,8 @@ class Run:
 
     def update(self) -> None:
         """Rows pass untouched (plain) when there is nothing to strip, guard or limit."""
-        self.plain = not (self.strip or self.guards or self.row_limit is not None)
+        self.plain = not (self.strip or self.guards or self.scans
+                          or self.row_limit is not None)
 
 
 @dataclass
@@ -75,6 +79,7 @@ class Tracker:
     """Attributes server responses to statements, in the order the client sent them."""
 
     guard: Guard | None = None
+    maskers: Maskers | None = None
     clock: Callable[[], float] = lambda: 0.0
     finished: list[Run] = field(default_factory=list)
     misses: int = 0
@@ -85,8 +90,14 @@ class Tracker:
     # ------------------------------------------------------------ what the client sent
 
     def query(self, sql: str, decision: Decision | None, row_limit: int | None) -> None:
-        run = Run(Prepared(sql, decision), self.clock(), row_limit)
+        run = Run(Prepared(sql, decision), self.clock(), row_limit,
+                  scans=self._scans(decision))
         self._queue.append(("query", run))
+
+    def _scans(self, decision: Decision | None) -> dict[int, Callable[[str], str]]:
+        if decision is None or not decision.scan_columns or self.maskers is None:
+            return {}
+        return {i: self.maskers(entities) for i, entities in decision.scan_columns}
 
     def parse(self, name: str, sql: str, decision: Decision | None) -> None:
         self._statements[name] = Prepared(sql, decision)
@@ -106,7 +117,8 @@ class Tracker:
     def execute(self, portal: str, row_limit: int | None) -> None:
         prepared, binary = self._portals.get(portal, (None, False))
         run = Run(prepared or Prepared("", None), self.clock(), row_limit, binary,
-                  prepared.guards if prepared else ())
+                  prepared.guards if prepared else (),
+                  scans=self._scans(prepared.decision if prepared else None))
         self._queue.append(("run", run))
 
     def sync(self) -> None:
@@ -160,7 +172,7 @@ class Tracker:
         if run.row_limit is not None and run.rows > run.row_limit:
             run.cut = True
             return b""
-        if not (run.strip or run.guards):
+        if not (run.strip or run.guards or run.scans):
             return None
         return self._rewrite_row(run, data, start, end)
 
@@ -180,6 +192,10 @@ class Tracker:
             elif i in run.guards and length >= 0:
                 cells.append(_NULL)
                 run.misses += 1
+            elif i in run.scans and length > 0:
+                text = data[pos + 4:stop].decode("utf-8", "surrogateescape")
+                masked = run.scans[i](text).encode("utf-8", "surrogateescape")
+                cells.append(struct.pack("!i", len(masked)) + masked)
             else:
                 cells.append(data[pos:stop])
             pos = stop
