@@ -10,7 +10,15 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from gateway import blocks
+from gateway.admin.api import api_routes
+from gateway.admin.app import add_api_routes, from_config
+from gateway.admin.app import serve as serve_admin
+from gateway.audit.keys import AuditKeyError
+from gateway.audit.spool import SpoolBusy
+from gateway.blocks import BlockWatcher
 from gateway.config import Config, split_address
+from gateway.metering.runtime import Accounting, start_accounting
 from gateway.policy.catalog import Catalog, load_catalog
 from gateway.policy.decision import Decision, Refusal
 from gateway.policy.freetext import masker
@@ -18,9 +26,11 @@ from gateway.policy.model import Rules
 from gateway.policy.rewrite import PolicyCache
 from gateway.policy.rules import RulesError, load_rules
 from gateway.session import tls
+from gateway.session.accounting import SessionAccounting
 from gateway.session.core import SessionConfig
 from gateway.session.server import Limits, Listener
 from gateway.session.upstream import Upstream, parse_dsn
+from gateway.state import connect as state
 
 log = logging.getLogger("gateway")
 CATALOG_RETRY_SECONDS = 2.0
@@ -41,10 +51,12 @@ class Gateway:
     rules: Rules | None = None
     policy: PolicyCache | None = None
     _retry: asyncio.Task | None = None
+    accounting: Accounting | None = None
+    watcher: BlockWatcher | None = None
+    _admin: object = None
     _maskers: dict[tuple, Callable[[str], str]] = field(default_factory=dict)
     listener: Listener | None = None
     address: tuple[str, int] | None = None
-    blocked: set[str] = field(default_factory=set)
 
     def load_rules(self) -> Rules:
         try:
@@ -160,7 +172,7 @@ class Gateway:
             rules=lambda: self.rules, database=upstream.database,
             tls_available=context is not None,
             tls_required=self.config.tls["client"] == "require",
-            certificate_pem=pem, blocked=self.blocked.__contains__,
+            certificate_pem=pem, blocked=self.is_blocked, frozen=self.is_frozen,
             decide=self.decide if self.enforce else None,
             guard=self.guard if self.enforce else None,
             maskers=self.maskers if self.enforce else None)
@@ -169,19 +181,78 @@ class Gateway:
                         idle_timeout=float(self.config.idle_timeout),
                         connect_timeout=float(self.config.connect_timeout))
         self.listener = Listener(session_config, upstream, limits, context)
+        if self.enforce and self.config.audit:
+            await self._start_accounting()
         host, port = split_address(self.config.listen, "listen")
         try:
             self.address = await self.listener.start(host, port)
         except OSError as exc:
             raise StartupError(f"listen: cannot listen on {host}:{port} ({exc.strerror})") from None
         log.info("listening on %s:%s, rules version %s", *self.address, self.rules.version[:12])
+        if self.config.admin:
+            await self._start_admin()
         return self.address
+
+    async def _start_accounting(self) -> None:
+        """Audit writer, metering, alerts and the block list (all in the state database)."""
+        try:
+            self.accounting = await start_accounting(self.config, rules=self.rules)
+        except (AuditKeyError, SpoolBusy, ValueError) as exc:
+            raise StartupError(f"audit: {exc}") from None
+        self.listener.accountant = SessionAccounting(self.accounting)
+        self.listener.strict = self.config.audit_durability == "strict"
+        dsn, password = state.as_url(state.state_dsn(self.config)), state.state_password(
+            self.config)
+        self.watcher = BlockWatcher(lambda: state.connect(dsn, password),
+                                    on_block=self.listener.terminate_principal)
+        await self.watcher.start()
+
+    async def _start_admin(self) -> None:
+        host, port = split_address(self.config.admin, "admin")
+        app = from_config(self.config, self.ready)
+        add_api_routes(app, api_routes(self))
+        try:
+            self._admin = await serve_admin(app, host, port)
+        except OSError as exc:
+            raise StartupError(f"admin: cannot listen on {host}:{port} ({exc.strerror})"
+                               ) from None
+
+    def ready(self) -> dict[str, bool]:
+        """For /readyz: rules loaded, catalog read (upstream reached), audit writing."""
+        checks = {"rules": self.rules is not None,
+                  "upstream_catalog": self.policy is not None or not self.enforce}
+        if self.accounting is not None:
+            checks.update(self.accounting.ready())
+        return checks
+
+    def is_blocked(self, principal: str) -> bool:
+        return self.watcher is not None and self.watcher.blocks.is_blocked(principal)
+
+    def is_frozen(self, purpose: str) -> bool:
+        return self.watcher is not None and self.watcher.blocks.is_frozen(purpose)
+
+    async def block(self, principal: str, reason: str) -> bool:
+        """Block a principal on every replica (state database + NOTIFY); ends its sessions."""
+        async with self.accounting.pool.acquire() as conn:
+            changed = await blocks.block_principal(conn, principal, reason, by="admin-api")
+        self.listener.terminate_principal(principal)
+        return changed
+
+    async def unblock(self, principal: str) -> bool:
+        async with self.accounting.pool.acquire() as conn:
+            return await blocks.unblock_principal(conn, principal)
 
     async def stop(self) -> None:
         if self._retry:
             self._retry.cancel()
         if self.listener:
             await self.listener.stop()
+        if self.watcher is not None:
+            await self.watcher.close()
+        if self._admin is not None:
+            await self._admin.cleanup()
+        if self.accounting is not None:
+            await self.accounting.close()  # flushes the audit queue, writes the chain end
 
     async def serve_forever(self) -> None:
         """Serve until SIGINT/SIGTERM; SIGHUP reloads the rules."""

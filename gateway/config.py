@@ -38,6 +38,8 @@ KEYS: dict[str, tuple[Any, str]] = {
     "audit_spool": ("var/audit-spool",
                     "local append-only file used while the state database is down"),
     "audit_durability": ("buffered", "audit durability: buffered | strict"),
+    "audit": (True, "audit log, metering, leak detection and block list; false only to "
+                    "measure the bare wire path"),
 }
 
 

@@ -38,6 +38,8 @@ class ClientConnection(asyncio.Protocol):
         self._tls_direct = False
         self.last_active = 0.0
         self._startup_timer: asyncio.TimerHandle | None = None
+        self._held: list[bytes | memoryview] | None = None  # strict audit: replies waiting
+        self._hold_seq = 0
 
     # -- asyncio callbacks
 
@@ -104,7 +106,14 @@ class ClientConnection(asyncio.Protocol):
     def flush(self) -> None:
         """Send what the core queued, then do what it asked."""
         session = self.session
-        if session.to_client:
+        if session.logins or session.tracker.finished:
+            seq = self.listener.account(session)
+            if seq and self.listener.strict:
+                self._hold(seq)
+        if self._held is not None:
+            self._held.extend(session.to_client)
+            session.to_client = []
+        elif session.to_client:
             self._write(session.to_client)
             session.to_client = []
         if session.to_server and self.upstream and self.upstream.ready:
@@ -114,6 +123,34 @@ class ClientConnection(asyncio.Protocol):
             actions, session.actions = session.actions, []
             for action in actions:
                 self._act(action)
+
+    def _hold(self, seq: int) -> None:
+        """Strict audit: keep replies (and stop reading upstream) until seq is durable."""
+        self._hold_seq = max(self._hold_seq, seq)
+        if self._held is not None:
+            return
+        self._held = []
+        if self.upstream and self.upstream.transport:
+            self.upstream.transport.pause_reading()
+        self.listener.loop.create_task(self._release())
+
+    async def _release(self) -> None:
+        try:
+            seq = 0
+            while seq != self._hold_seq:
+                seq = self._hold_seq
+                await self.listener.durable(seq)
+        except Exception:  # noqa: BLE001 - no durable record, no reply: end the session
+            self.session.fail(fatal("connection_failure", "audit log unavailable"))
+            self._held = None
+            self.crashed()
+            return
+        held, self._held = self._held, None
+        if held:
+            self._write(held)
+        if self.upstream and self.upstream.transport:
+            self.upstream.transport.resume_reading()
+        self.flush()
 
     def _write(self, chunks: list[bytes | memoryview]) -> None:
         if self.transport is None or self.transport.is_closing():

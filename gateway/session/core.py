@@ -63,6 +63,9 @@ _TLS_HANDSHAKE = 0x16  # first byte of a TLS ClientHello record (direct TLS)
 # the gateway's own error in place of the server's.
 _REFUSED = "privacy gateway refused "
 _session_ids = itertools.count(1)
+# Why a login failed, for the audit log and metrics (never the name tried).
+_LOGIN_REASONS = {"28P01": "password", "28000": "refused", "42501": "purpose",
+                  "3D000": "database"}
 _length = I32.unpack_from
 
 # The policy: (SQL text, purpose name or None) -> Decision (text to send, or a refusal).
@@ -107,6 +110,8 @@ class Session:
     upstream_key: BackendKeyData | None = None
     transaction: bytes = codes.IDLE
     statements: int = 0
+    rows: int = 0
+    started_at: float = field(default_factory=time.time)
     # Chunks to send, in order; the shell writes and empties them after every event.
     to_client: list[bytes | memoryview] = field(default_factory=list)
     to_server: list[bytes | memoryview] = field(default_factory=list)
@@ -118,6 +123,7 @@ class Session:
     _syncs_done: int = 0
     _refusals: dict[str, tuple[int, GatewayError]] = field(default_factory=dict)
     tracker: Tracker = field(init=False)
+    logins: list[tuple[bool, str | None]] = field(default_factory=list)  # (ok, reason)
     _row_limit: int | None = None
 
     def __post_init__(self) -> None:
@@ -149,6 +155,8 @@ class Session:
         except ProtocolError as exc:
             self.fail(fatal("protocol_violation", f"invalid message from client: {exc}"))
         except GatewayError as exc:
+            if self.user and self.phase in ("startup", "auth"):
+                self.logins.append((False, _LOGIN_REASONS.get(exc.sqlstate, "refused")))
             self.fail(exc)
 
     def server_bytes(self, data: bytes) -> None:
@@ -360,6 +368,7 @@ class Session:
             if problem:
                 raise GatewayError(problem.sqlstate, problem.message, "FATAL")
         self._bind_purpose(purpose)
+        self.logins.append((True, None))
         self.phase = "connecting"
         self.actions.append(ConnectUpstream(forward))
 

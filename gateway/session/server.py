@@ -8,15 +8,17 @@ import socket
 import ssl
 from dataclasses import dataclass
 
+from gateway.metrics import metric
 from gateway.protocol.errors import GatewayError, fatal
 from gateway.protocol.startup import CancelRequest
+from gateway.session.accounting import SessionAccounting
 from gateway.session.connection import (
     ClientConnection,
     UpstreamConnection,
     send_cancel,
     ssl_request,
 )
-from gateway.session.core import SessionConfig
+from gateway.session.core import Session, SessionConfig
 from gateway.session.upstream import Handshake, Upstream
 
 log = logging.getLogger("gateway.server")
@@ -44,6 +46,8 @@ class Listener:
         self._by_key: dict[tuple[int, bytes], ClientConnection] = {}
         self._server: asyncio.AbstractServer | None = None
         self._sweeper: asyncio.Task | None = None
+        self.accountant: SessionAccounting | None = None  # audit + metering, when on
+        self.strict = False  # completions wait until their audit records are durable
 
     @property
     def startup_timeout(self) -> float:
@@ -73,10 +77,13 @@ class Listener:
         if len(self.clients) >= self.limits.max_clients:
             return False
         self.clients.add(client)
+        metric("sessions").inc()
         return True
 
     def forget(self, client: ClientConnection) -> None:
-        self.clients.discard(client)
+        if client in self.clients:
+            self.clients.discard(client)
+            metric("sessions").dec()
         key = client.session.key if client.session else None
         if key is not None:
             self._by_key.pop((key.pid, key.key), None)
@@ -93,6 +100,24 @@ class Listener:
         for client in victims:
             client.terminate("57P01", message)
         return len(victims)
+
+    def account(self, session: Session) -> int:
+        """Hand finished statements and logins to audit and metering; the last audit seq."""
+        runs, session.tracker.finished = session.tracker.finished, []
+        logins, session.logins = session.logins, []
+        for run in runs:
+            session.rows += run.rows
+        if self.accountant is None:
+            return 0
+        seq = 0
+        for ok, reason in logins:
+            seq = self.accountant.login(session, ok, reason)
+        if runs:
+            seq = self.accountant.statements(session, runs)
+        return seq
+
+    async def durable(self, seq: int) -> None:
+        await self.accountant.accounting.auditor.durable(seq)
 
     # -- upstream
 

@@ -6,11 +6,9 @@ from __future__ import annotations
 import asyncio
 import time
 
-import asyncpg
 import psycopg
 import pytest
 
-from gateway import blocks
 from incident import engine, service
 from incident.loader import Step
 from tests.integration.conftest import RULES, conninfo
@@ -19,19 +17,14 @@ from tests.integration.gateway_thread import GatewayThread
 
 @pytest.fixture(scope="module")
 def replicas(upstream_dsn, state_dsn):
-    state = state_dsn  # the incident tests' own state database
+    """Two gateways whose block lists live in the incident tests' state database."""
     pairs = []
     for _ in range(2):
-        gw = GatewayThread({"upstream": upstream_dsn, "rules": str(RULES)})
-        watcher = blocks.BlockWatcher(lambda: asyncpg.connect(state),
-                                      lambda p, gw=gw: gw.gateway.listener.terminate_principal(p))
-        gw.gateway.blocked = watcher.blocks.principals  # what the session consults at login
-        gw.start()
-        gw.call(watcher.start)
-        pairs.append((gw, watcher))
+        gw = GatewayThread({"upstream": upstream_dsn, "rules": str(RULES),
+                            "state": state_dsn}).start()
+        pairs.append((gw, gw.gateway.watcher))
     yield pairs
-    for gw, watcher in pairs:
-        gw.call(watcher.close)
+    for gw, _ in pairs:
         gw.stop()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -22,8 +23,9 @@ class GatewayThread:
     """Starts a Gateway on 127.0.0.1 (free port) in a thread; `call` runs code in its loop."""
 
     def __init__(self, overrides: dict[str, Any]) -> None:
-        self.config = config.load(None, {"listen": "127.0.0.1:0", "admin": None, **overrides},
-                                  environ={})
+        spool = str(Path(tempfile.mkdtemp(prefix="pgw-spool-")) / "audit-spool")
+        self.config = config.load(None, {"listen": "127.0.0.1:0", "admin": None,
+                                         "audit_spool": spool, **overrides}, environ={})
         self.gateway = Gateway(self.config)
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
