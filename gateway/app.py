@@ -203,6 +203,12 @@ class Gateway:
         self.listener.strict = self.config.audit_durability == "strict"
         dsn, password = state.as_url(state.state_dsn(self.config)), state.state_password(
             self.config)
+        try:
+            async with self.accounting.pool.acquire() as conn:
+                await blocks.migrate(conn)
+        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            log.error("block list tables not checked (%s); state database down?",
+                      type(exc).__name__)
         self.watcher = BlockWatcher(lambda: state.connect(dsn, password),
                                     on_block=self.listener.terminate_principal)
         await self.watcher.start()

@@ -1,0 +1,116 @@
+"""Through a real gateway: audit records, the exposure ledger, canary alerts, audit verify,
+subject reports and blocks, all from what real clients did."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import yaml
+
+from tests.conftest import scratch_database
+from tests.integration.conftest import RULES, conninfo
+from tests.integration.gateway_thread import GatewayThread
+
+AUDIT_KEY = "integration audit secret"
+
+
+@pytest.fixture(scope="module")
+def audited(sample_dsn: str, server_dsn: str, tmp_path_factory) -> Iterator[tuple]:
+    """A gateway with a state database of its own and a known audit key."""
+    os.environ["PGW_AUDIT_KEY"] = AUDIT_KEY
+    with scratch_database(server_dsn, "pgw_state") as state:
+        gw = GatewayThread({"upstream": sample_dsn, "rules": str(RULES), "state": state}).start()
+        folder = tmp_path_factory.mktemp("cfg")
+        config = folder / "gateway.yaml"
+        config.write_text(yaml.safe_dump({"upstream": sample_dsn, "state": state,
+                                          "rules": str(RULES)}))
+        try:
+            yield gw, state, config
+        finally:
+            gw.stop()
+
+
+def _cli(config: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PGW_AUDIT_KEY": AUDIT_KEY}
+    return subprocess.run([sys.executable, "-m", "gateway.cli", "--config", str(config), *args],
+                          capture_output=True, text=True, timeout=60, env=env)
+
+
+def _wait_for(state: str, sql: str, timeout: float = 10.0) -> list[tuple]:
+    deadline = time.monotonic() + timeout
+    while True:
+        with psycopg.connect(state, autocommit=True) as conn:
+            rows = conn.execute(sql).fetchall()
+        if rows or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.2)
+
+
+def test_statements_are_audited_without_literals(audited) -> None:
+    gw, state, _ = audited
+    with psycopg.connect(conninfo(gw)) as conn:
+        conn.execute("SELECT name, phone FROM customers WHERE phone = '13800138000'")
+    rows = _wait_for(state, "SELECT statement, decision, principal, purpose "
+                            "FROM privacy_gateway.audit_log WHERE statement LIKE '%phone = $1%'")
+    assert rows and rows[0][1:] == ("rewrite", "crm_app", "customer_service")
+    assert "13800138000" not in rows[0][0]
+    failed = None
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(conninfo(gw, password="wrong"))
+    failed = _wait_for(state, "SELECT decision FROM privacy_gateway.audit_log "
+                              "WHERE decision = 'login_failed'")
+    assert failed
+
+
+def test_canary_read_raises_a_critical_alert_and_lands_in_the_ledger(audited) -> None:
+    gw, state, config = audited
+    with psycopg.connect(conninfo(gw)) as conn:
+        rows = conn.execute("SELECT id, name, phone FROM customers WHERE id = 900001").fetchall()
+    assert [r[0] for r in rows] == [900001]
+    assert "*" in rows[0][2]  # masked for customer service
+    alerts = _wait_for(state, "SELECT severity, principal FROM privacy_gateway.alerts "
+                              "WHERE rule LIKE '%canary%'")
+    assert alerts and alerts[0] == ("critical", "crm_app")
+    exposure = _wait_for(state, "SELECT principal, masked_classes FROM privacy_gateway.exposure"
+                                " WHERE '900001' = ANY(subjects)")
+    assert exposure and exposure[0][0] == "crm_app" and "mobile" in exposure[0][1]
+    report = _cli(config, "subject", "report", "900001", "--json")
+    assert report.returncode == 0, report.stderr
+    lines = [json.loads(line) for line in report.stdout.splitlines() if line.strip()]
+    assert any("crm_app" in json.dumps(line, ensure_ascii=False) for line in lines)
+
+
+def test_audit_verify_passes_on_real_traffic(audited) -> None:
+    gw, state, config = audited
+    with psycopg.connect(conninfo(gw)) as conn:
+        for i in range(20):
+            conn.execute("SELECT count(*) FROM orders WHERE customer_id = %s", (i,))
+    _wait_for(state, "SELECT 1 FROM privacy_gateway.audit_log HAVING count(*) > 20")
+    time.sleep(1.5)  # the buffered writer's bounded delay
+    done = _cli(config, "audit", "verify")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_block_ends_sessions_and_refuses_logins(audited) -> None:
+    gw, _, _ = audited
+    live = psycopg.connect(conninfo(gw, user="marketing_tool"), autocommit=True)
+    assert gw.call(gw.gateway.block, "marketing_tool", "test") is True
+    with pytest.raises(psycopg.OperationalError, match="access suspended"):
+        psycopg.connect(conninfo(gw, user="marketing_tool"))
+    with pytest.raises(psycopg.Error):
+        live.execute("SELECT 1")
+    live.close()
+    assert gw.call(gw.gateway.unblock, "marketing_tool") is True
+    deadline = time.monotonic() + 5
+    while gw.gateway.is_blocked("marketing_tool") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with psycopg.connect(conninfo(gw, user="marketing_tool")) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
