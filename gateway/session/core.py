@@ -429,8 +429,14 @@ class Session:
             portal, pos = _cstring(data, start + 5)
             statement, pos = _cstring(data, pos)
             prepared = tracker.prepared(statement)
-            extra = len(prepared.decision.subject_columns) if (
-                prepared and prepared.decision) else 0
+            decision = prepared.decision if prepared else None
+            if decision is not None and decision.tables and decision.purpose != self.purpose:
+                # Rewritten for another purpose: running it now would show that purpose's view.
+                return self._refusal(error(
+                    "insufficient_privilege", "privacy gateway: statement was prepared under "
+                    "another purpose; prepare it again"),
+                    lambda text: Parse("", text).encode(), self._syncs_sent + 1)
+            extra = len(decision.subject_columns) if decision else 0
             if not extra:
                 tracker.bind(portal, statement, False)
                 return None
@@ -509,6 +515,10 @@ class Session:
 
     def _purpose_statement(self, stmt: purposes.PurposeStatement,
                            encode: Callable[[str], bytes], batch: int) -> None:
+        if stmt.action != "show" and self.transaction != codes.IDLE:
+            # Cursors and statements of the transaction were rewritten for the old purpose.
+            return self._refuse(error("feature_not_supported", f"{purposes.PARAMETER} cannot "
+                                      "change inside a transaction block"), encode, batch)
         if stmt.action == "set":
             problem = self._purpose_problem(stmt.value)
             if problem:
@@ -530,9 +540,13 @@ class Session:
         self._row_limit = bound.limits.rows_per_query if bound else None
 
     def _refuse(self, exc: GatewayError, encode: Callable[[str], bytes], batch: int) -> None:
+        self.to_server.append(self._refusal(exc, encode, batch))
+
+    def _refusal(self, exc: GatewayError, encode: Callable[[str], bytes], batch: int) -> bytes:
+        """A statement the server fails at once, in order; its error is replaced by exc."""
         nonce = secrets.token_hex(8)
         self._refusals[nonce] = (batch, exc)
-        self.to_server.append(encode(f'SELECT FROM "{_REFUSED}{nonce}"'))
+        return encode(f'SELECT FROM "{_REFUSED}{nonce}"')
 
     # ------------------------------------------------------------ ready: server side
 

@@ -27,13 +27,13 @@ def test_disallowed_and_unknown_purpose_refused_at_login(gateway) -> None:
 
 
 def test_set_show_reset_purpose(gateway) -> None:
-    with psycopg.connect(conninfo(gateway, user="risk_analyst", purpose="risk_control")) as conn:
+    with psycopg.connect(conninfo(gateway, user="risk_analyst", purpose="risk_control"),
+                         autocommit=True) as conn:
         assert conn.execute("SHOW privacy.purpose").fetchone() == ("risk_control",)
         conn.execute("SET privacy.purpose = 'customer_service'")
         assert conn.execute("SHOW privacy.purpose").fetchone() == ("customer_service",)
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="^purpose"):
             conn.execute("SET privacy.purpose = 'marketing'")
-        conn.rollback()
         assert conn.execute("SHOW privacy.purpose").fetchone() == ("customer_service",)
         conn.execute("RESET privacy.purpose")  # two purposes: none is bound by default
         assert conn.execute("SHOW privacy.purpose").fetchone() == ("",)
@@ -52,7 +52,8 @@ def test_purpose_not_forwarded_and_reserved_settings_refused(gateway) -> None:
 
 
 def test_extended_protocol_purpose_statement(gateway) -> None:
-    with psycopg.connect(conninfo(gateway, user="risk_analyst", purpose="risk_control")) as conn:
+    with psycopg.connect(conninfo(gateway, user="risk_analyst", purpose="risk_control"),
+                         autocommit=True) as conn:
         conn.execute("SET privacy.purpose = 'customer_service'", prepare=True)
         assert conn.execute("SHOW privacy.purpose", prepare=True).fetchone() == (
             "customer_service",)
@@ -106,3 +107,24 @@ def test_direct_tls(tls_only) -> None:
     with psycopg.connect(conninfo(tls_only, sslmode="require",
                                   sslnegotiation="direct")) as conn:
         assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_purpose_change_invalidates_prepared_statements_and_waits_for_transactions(gateway):
+    with psycopg.connect(conninfo(gateway, user="risk_analyst", purpose="risk_control")) as conn:
+        pgconn = conn.pgconn
+        sql = b"SELECT phone FROM customers WHERE id = $1"
+        assert pgconn.prepare(b"s1", sql).status == psycopg.pq.ExecStatus.COMMAND_OK
+        clear = pgconn.exec_prepared(b"s1", [b"900001"]).get_value(0, 0)
+        assert b"*" not in clear  # risk control sees the phone in clear
+        conn.execute("SELECT 1")  # opens a transaction (psycopg is not in autocommit)
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="inside a transaction"):
+            conn.execute("SET privacy.purpose = 'customer_service'")
+        conn.rollback()
+        conn.autocommit = True
+        conn.execute("SET privacy.purpose = 'customer_service'")
+        result = pgconn.exec_prepared(b"s1", [b"900001"])
+        assert result.status == psycopg.pq.ExecStatus.FATAL_ERROR
+        assert b"prepare it again" in result.error_message
+        again = pgconn.prepare(b"s2", sql)
+        assert again.status == psycopg.pq.ExecStatus.COMMAND_OK
+        assert b"*" in pgconn.exec_prepared(b"s2", [b"900001"]).get_value(0, 0)
