@@ -21,13 +21,13 @@ from gateway.config import Config, split_address
 from gateway.metering.runtime import Accounting, start_accounting
 from gateway.policy.catalog import Catalog, load_catalog
 from gateway.policy.decision import Decision, Refusal
-from gateway.policy.freetext import masker
 from gateway.policy.model import Rules
 from gateway.policy.rewrite import PolicyCache
 from gateway.policy.rules import RulesError, load_rules
 from gateway.session import tls
 from gateway.session.accounting import SessionAccounting
 from gateway.session.core import SessionConfig
+from gateway.session.freetext import text_masker, warm_up
 from gateway.session.server import Limits, Listener
 from gateway.session.upstream import Upstream, parse_dsn
 from gateway.state import connect as state
@@ -127,7 +127,7 @@ class Gateway:
         key = (entities, self.rules.version)
         found = self._maskers.get(key)
         if found is None:
-            found = self._maskers[key] = masker(entities, self.rules)
+            found = self._maskers[key] = text_masker(entities, self.rules)
         return found
 
     def decide(self, sql: str, purpose: str | None) -> Decision:
@@ -168,6 +168,8 @@ class Gateway:
                 raise StartupError(f"tls: cannot load certificate or key ({exc})") from None
         if self.enforce:
             await self._start_policy(upstream)
+            if any(c.scan for c in self.rules.classes.values()):
+                await asyncio.get_running_loop().run_in_executor(None, warm_up)
         session_config = SessionConfig(
             rules=lambda: self.rules, database=upstream.database,
             tls_available=context is not None,

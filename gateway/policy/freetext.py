@@ -27,9 +27,9 @@ def masker(entities: tuple[str, ...], rules: Rules) -> Callable[[str], str]:
     """A function masking the given entities in a text with their classes' masks (in the
     order listed, which is the order the SQL scan applies them)."""
     by_entity = {c.detect: c.mask for c in rules.classes.values() if c.detect}
-    digit_tests = [(_DIGIT_ENTITIES[e], _replacer(by_entity.get(e, Mask("redact")), e))
+    digit_tests = [(_DIGIT_ENTITIES[e], entity_mask(by_entity.get(e, Mask("redact")), e))
                    for e in entities if e in _DIGIT_ENTITIES]
-    email = (_replacer(by_entity.get("EMAIL_ADDRESS", Mask("redact")), "EMAIL_ADDRESS")
+    email = (entity_mask(by_entity.get("EMAIL_ADDRESS", Mask("redact")), "EMAIL_ADDRESS")
              if "EMAIL_ADDRESS" in entities else None)
 
     def digits(match: re.Match[str]) -> str:
@@ -57,7 +57,8 @@ def masker(entities: tuple[str, ...], rules: Rules) -> Callable[[str], str]:
     return mask
 
 
-def _replacer(mask: Mask, entity: str) -> Callable[[str], str]:
+def entity_mask(mask: Mask, entity: str) -> Callable[[str], str]:
+    """The Python form of a class mask, applied to one finding of `entity`."""
     if entity == "EMAIL_ADDRESS":
         if mask.kind != "email":
             return lambda value: "***"
