@@ -250,11 +250,12 @@ class Gateway:
         async with self.accounting.pool.acquire() as conn:
             return await blocks.unblock_principal(conn, principal)
 
-    async def stop(self) -> None:
+    async def stop(self, drain: float = 0.0) -> None:
+        """Stop serving: drain running statements (up to `drain` s), flush the audit log."""
         if self._retry:
             self._retry.cancel()
         if self.listener:
-            await self.listener.stop()
+            await self.listener.stop(drain)
         if self.watcher is not None:
             await self.watcher.close()
         if self._admin is not None:
@@ -274,7 +275,8 @@ class Gateway:
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
-            await self.stop()
+            log.info("stopping: draining sessions for up to %ss", self.config.drain_timeout)
+            await self.stop(float(self.config.drain_timeout))
 
 
 def _asyncpg_ssl(sslmode: str) -> object:

@@ -22,6 +22,7 @@ from gateway.session.core import Session, SessionConfig
 from gateway.session.upstream import Handshake, Upstream
 
 log = logging.getLogger("gateway.server")
+SHUTDOWN_MESSAGE = "terminating connection: the gateway is shutting down"
 
 
 @dataclass
@@ -60,14 +61,21 @@ class Listener:
         self._sweeper = self.loop.create_task(self._sweep_idle())
         return self._server.sockets[0].getsockname()[:2]
 
-    async def stop(self) -> None:
-        """Stop accepting, then end every session."""
+    async def stop(self, drain: float = 0.0) -> None:
+        """Stop accepting; end each session once its running statement is done (at most
+        `drain` seconds), then end the rest."""
         if self._server:
             self._server.close()
         if self._sweeper:
             self._sweeper.cancel()
-        for client in list(self.clients):
-            client.terminate("57P01", "terminating connection: the gateway is shutting down")
+        deadline = self.loop.time() + drain
+        while True:
+            for client in list(self.clients):
+                if not client.session.busy or self.loop.time() >= deadline:
+                    client.terminate("57P01", SHUTDOWN_MESSAGE)
+            if not self.clients or self.loop.time() >= deadline:
+                break
+            await asyncio.sleep(0.05)
         if self._server:
             await self._server.wait_closed()
 

@@ -170,3 +170,22 @@ def test_function_call_message_refused(gateway) -> None:
         sock.close()
         assert b"42501" in answer and b"cannot verify" in answer
         assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_stop_lets_running_statements_finish(sample_dsn: str) -> None:
+    gw = GatewayThread({"upstream": sample_dsn, "rules": str(RULES)}).start()
+    busy = psycopg.connect(conninfo(gw), autocommit=True)
+    idle = psycopg.connect(conninfo(gw), autocommit=True)
+    result: list[object] = []
+    worker = threading.Thread(
+        target=lambda: result.append(busy.execute("SELECT pg_sleep(1), 42").fetchone()[1]))
+    worker.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    gw.call(gw.gateway.stop, 5.0)
+    worker.join(10)
+    assert result == [42]  # the running statement completed
+    assert time.monotonic() - started < 4
+    with pytest.raises(psycopg.OperationalError):
+        idle.execute("SELECT 1")
+    gw.loop.call_soon_threadsafe(gw.loop.stop)
