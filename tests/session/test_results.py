@@ -1,0 +1,97 @@
+"""The result tracker, sans-IO: when/then tables of server messages for one statement."""
+
+from __future__ import annotations
+
+from gateway.policy.decision import Decision
+from gateway.protocol import messages as m
+from gateway.session.results import Tracker
+
+SUBJECT = Decision(sql="SELECT ...", kind="select", tables=frozenset({"public.customers"}),
+                   subject_columns=("public.customers",), redact_errors=True,
+                   purpose="customer_service")
+FIELDS = (m.Field("name"), m.Field("phone"), m.Field("__subject"))
+
+
+def _row(*values: bytes | None) -> bytes:
+    return m.DataRow(values).encode()
+
+
+def _feed_row(tracker: Tracker, raw: bytes) -> bytes | None:
+    return tracker.data_row(raw, 0, len(raw))
+
+
+def test_subject_columns_are_stripped_and_collected() -> None:
+    tracker = Tracker()
+    tracker.query("SELECT ...", SUBJECT, None)
+    described = tracker.row_description(m.RowDescription(FIELDS).encode()[5:])
+    assert m.decode(b"T", described[5:], True).fields == FIELDS[:2]
+    out = _feed_row(tracker, _row(b"\xe5\xbc\xa0*", b"138****5678", b"42"))
+    assert m.decode(b"D", out[5:], True).values == (b"\xe5\xbc\xa0*", b"138****5678")
+    assert tracker.command_complete(b"SELECT 1\0") is None
+    tracker.ready()
+    (run,) = tracker.finished
+    assert run.rows == 1 and run.subjects == {"public.customers": {"42"}}
+
+
+def test_row_limit_cuts_the_result_with_an_error() -> None:
+    tracker = Tracker()
+    tracker.query("SELECT ...", None, 2)
+    rows = [_feed_row(tracker, _row(b"x")) for _ in range(4)]
+    assert rows[:2] == [None, None] and rows[2:] == [b"", b""]
+    error = tracker.command_complete(b"SELECT 4\0")
+    assert m.decode(b"E", error[5:], True).get("C") == "54000"
+    tracker.ready()
+    assert tracker.finished[0].sqlstate == "54000"
+
+
+def test_errors_that_may_quote_values_are_redacted() -> None:
+    tracker = Tracker()
+    tracker.query("INSERT ...", SUBJECT, None)
+    error = m.ErrorResponse.build("23505", "duplicate key", detail="Key (phone)=(13812345678)")
+    redacted = tracker.error(error.encode()[5:])
+    assert b"13812345678" not in redacted
+    assert m.decode(b"E", redacted[5:], True).get("C") == "23505"
+
+
+def test_extended_protocol_statement_describe_execute() -> None:
+    tracker = Tracker()
+    tracker.parse("s1", "SELECT ...", SUBJECT)
+    tracker.bind("", "s1", binary_subjects=True)
+    tracker.describe("P", "")
+    tracker.execute("", None)
+    tracker.sync()
+    assert tracker.row_description(m.RowDescription(FIELDS).encode()[5:]) is not None
+    out = _feed_row(tracker, _row(b"a", b"b", (7).to_bytes(8, "big")))
+    assert m.decode(b"D", out[5:], True).values == (b"a", b"b")
+    tracker.command_complete(b"SELECT 1\0")
+    tracker.ready()
+    assert tracker.finished[0].subjects == {"public.customers": {"7"}}
+
+
+def test_error_in_a_pipeline_ends_everything_up_to_sync() -> None:
+    tracker = Tracker()
+    tracker.parse("", "SELECT 1", None)
+    tracker.bind("", "", False)
+    tracker.execute("", None)
+    tracker.execute("", None)
+    tracker.sync()
+    tracker.query("SELECT 2", None, None)
+    tracker.error(m.ErrorResponse.build("42P01", "no such table").encode()[5:])
+    tracker.ready()
+    assert [r.sqlstate for r in tracker.finished] == ["42P01", None]
+    assert _feed_row(tracker, _row(b"2")) is None  # belongs to the simple query now
+    tracker.command_complete(b"SELECT 1\0")
+    tracker.ready()
+    assert tracker.finished[-1].rows == 1
+
+
+def test_guarded_columns_are_nulled_and_counted() -> None:
+    tracker = Tracker(guard=lambda oid, attnum: (oid, attnum) == (16384, 3))
+    tracker.query("SELECT phone FROM v", None, None)
+    fields = (m.Field("phone", table_oid=16384, column=3),)
+    tracker.row_description(m.RowDescription(fields).encode()[5:])
+    out = _feed_row(tracker, _row(b"13812345678"))
+    assert m.decode(b"D", out[5:], True).values == (None,)
+    tracker.command_complete(b"SELECT 1\0")
+    tracker.ready()
+    assert tracker.misses == 1
