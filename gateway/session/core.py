@@ -200,9 +200,6 @@ class Session:
         tracker = self.tracker
         if type_byte == _DATA_ROW:
             return tracker.data_row(data, start, end)
-        body = data[start + 5:end]
-        if type_byte == _COMMAND_COMPLETE:
-            return tracker.command_complete(body)
         if type_byte == _READY:
             self.transaction = data[end - 1:end]
             self._syncs_done += 1
@@ -210,6 +207,9 @@ class Session:
                 self._forget_refusals()
             tracker.ready()
             return None
+        body = data[start + 5:end]
+        if type_byte == _COMMAND_COMPLETE:
+            return tracker.command_complete(body)
         if type_byte == _ERROR:
             replacement = self._replace_error(body) if self._refusals else None
             if replacement is not None:

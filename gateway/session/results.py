@@ -40,6 +40,7 @@ class Prepared:
     sql: str
     decision: Decision | None
     guards: tuple[int, ...] = ()
+    described: bytes | None = None  # the last RowDescription body (clients re-describe)
 
 
 @dataclass
@@ -140,9 +141,15 @@ class Tracker:
             self._queue.popleft()
         if prepared is None:
             return None
+        strip = len(prepared.decision.subject_columns) if prepared.decision else 0
+        if not strip and body == prepared.described:
+            if kind != "describe":  # same columns as last time: same guards, nothing to do
+                item.guards = prepared.guards
+                item.update()
+            return None
+        prepared.described = bytes(body)
         message = decode(b"T", body, backend=True)
         fields = message.fields
-        strip = len(prepared.decision.subject_columns) if prepared.decision else 0
         if strip:
             fields = fields[:-strip]
         guards = tuple(i for i, f in enumerate(fields)
