@@ -152,8 +152,10 @@ class Tracker:
         fields = message.fields
         if strip:
             fields = fields[:-strip]
-        guards = tuple(i for i, f in enumerate(fields)
-                       if f.table_oid and self.guard and self.guard(f.table_oid, f.column))
+        scanned = {i for i, _ in prepared.decision.scan_columns} if prepared.decision else set()
+        guards = tuple(i for i, f in enumerate(fields)  # scanned columns we mask ourselves
+                       if f.table_oid and i not in scanned and self.guard
+                       and self.guard(f.table_oid, f.column))
         prepared.guards = guards
         if kind != "describe":
             item.guards = guards

@@ -123,3 +123,22 @@ def test_pgbench_select_only(gateway, sample_dsn: str, mode: str) -> None:
         capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
     assert "number of transactions actually processed: 800/800" in done.stdout
+
+
+def test_psql_shows_free_text_with_numbers_masked(gateway, sample_dsn: str) -> None:
+    """Customer-service notes pass through the gateway's free-text scan."""
+    with psycopg.connect(sample_dsn) as direct:
+        clear = [n for (n,) in direct.execute(
+            "SELECT notes FROM customers WHERE created_at > now() - interval '3 years' "
+            "AND notes ~ '1[3-9][0-9]{9}' ORDER BY id LIMIT 50")]
+    assert clear, "the sample data has notes with mobile numbers"
+    done = subprocess.run(
+        [client_program("psql"), "-X", "-A", "-t", "-c",
+         "SELECT notes FROM customers WHERE created_at > now() - interval '3 years' "
+         "ORDER BY id LIMIT 200", conninfo(gateway)],
+        capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    import re
+
+    assert not re.search(r"(?<!\d)1[3-9]\d{9}(?!\d)", done.stdout)
+    assert re.search(r"1[3-9]\d\*{4}\d{4}", done.stdout)  # 138****5678 inside the note
