@@ -150,11 +150,18 @@ def gateway_target(gw: GatewayProcess, dbname: str) -> Target:
     return Target("gateway", gw.host, gw.port, PRINCIPAL, dbname, env)
 
 
+# --audit: what the gateway records per statement (off measures the bare wire path)
+AUDIT_SETTINGS = {"off": {"audit": False}, "on": {"audit_durability": "buffered"},
+                  "strict": {"audit_durability": "strict"}}
+
+
 @contextlib.contextmanager
-def start_gateway(dsn: str) -> Iterator[GatewayProcess]:
+def start_gateway(dsn: str, audit: str = "on") -> Iterator[GatewayProcess]:
     """A gateway subprocess in front of dsn (stopped on exit)."""
     params = conninfo(dsn)
-    gw = GatewayProcess(as_url(params), params.get("password")).start()
+    gw = GatewayProcess(as_url(params), params.get("password"),
+                        settings=AUDIT_SETTINGS[audit],
+                        env={"PGW_AUDIT_KEY": "benchmark audit key"}).start()
     try:
         yield gw
     finally:
@@ -337,7 +344,8 @@ def setup_text(args: argparse.Namespace, label: str, bouncer_note: str) -> str:
         "every mode on every target, the target order rotating per round; one unmeasured "
         f"{args.warmup} s warm-up run per target first. TLS off everywhere.",
         f"Gateway: `privacy-gateway serve` from this checkout, rules/customers.yaml, principal "
-        f"{PRINCIPAL} (SCRAM), purpose {PURPOSE}, one upstream connection per client. "
+        f"{PRINCIPAL} (SCRAM), purpose {PURPOSE}, one upstream connection per client, "
+        f"audit + metering: {args.audit} (state database: the upstream one). "
         f"pgbouncer: session mode, pool size 20, trust authentication (pgbouncer {bouncer_note}).",
         *(["**Short run: not the reference configuration (10 s × 5 rounds).**"] if short else []),
     ])
@@ -358,7 +366,7 @@ def main(args: argparse.Namespace) -> None:
         description |= {"PostgreSQL": server_version(bench_dsn),
                         "pgbench": program_version([pg_program("pgbench"), "--version"]),
                         "pgbouncer": program_version([program, "--version"]) if program else "-"}
-        with start_gateway(bench_dsn) as gw, \
+        with start_gateway(bench_dsn, args.audit) as gw, \
                 start_pgbouncer(bench_dsn, program, notes) as bouncer:
             targets = [direct_target(bench_dsn), *([bouncer] if bouncer else []),
                        gateway_target(gw, args.database)]
@@ -387,6 +395,8 @@ def parse_args() -> argparse.Namespace:
                         help="idle clients for the RSS measurement (0 = skip)")
     parser.add_argument("--no-install", action="store_true",
                         help="do not try apt-get install pgbouncer")
+    parser.add_argument("--audit", choices=sorted(AUDIT_SETTINGS), default="on",
+                        help="gateway audit + metering: on (buffered), strict, or off")
     parser.add_argument("--output", default=str(OUTPUT))
     args = parser.parse_args()
     args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
