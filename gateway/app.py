@@ -18,7 +18,9 @@ from gateway.audit.keys import AuditKeyError
 from gateway.audit.spool import SpoolBusy
 from gateway.blocks import BlockWatcher
 from gateway.config import Config, split_address
+from gateway.metering.bridge import rules_inputs
 from gateway.metering.runtime import Accounting, start_accounting
+from gateway.metrics import metric
 from gateway.policy.catalog import Catalog, load_catalog
 from gateway.policy.decision import Decision, Refusal
 from gateway.policy.model import Rules
@@ -51,6 +53,7 @@ class Gateway:
     rules: Rules | None = None
     policy: PolicyCache | None = None
     _retry: asyncio.Task | None = None
+    _refresher: asyncio.Task | None = None
     accounting: Accounting | None = None
     watcher: BlockWatcher | None = None
     _admin: object = None
@@ -71,13 +74,25 @@ class Gateway:
         except RulesError as exc:
             log.error("rules reload failed, keeping version %s: %d problem(s)",
                       self.rules.version[:12] if self.rules else "-", len(exc.problems))
+            metric("rules_reloads").labels(outcome="failed").inc()
             return False
         self.rules = rules
         if self.policy is not None:
             self.policy.replace(rules=rules)
             asyncio.get_running_loop().create_task(self.refresh_catalog())
+        if self.accounting is not None:
+            detection, limits, canaries = rules_inputs(rules)
+            self.accounting.metering.update_rules(limits, canaries, detection)
+        metric("rules_reloads").labels(outcome="ok").inc()
         log.info("rules reloaded: version %s", rules.version[:12])
         return True
+
+    async def _refresh_periodically(self) -> None:
+        # Views or tables created upstream after start must reach the rewrite's catalog.
+        while True:
+            await asyncio.sleep(float(self.config.catalog_refresh))
+            if self.policy is not None:
+                await self.refresh_catalog()
 
     async def refresh_catalog(self) -> None:
         """Re-read what the rewrite needs from the upstream catalog (tables, views ...)."""
@@ -168,6 +183,9 @@ class Gateway:
                 raise StartupError(f"tls: cannot load certificate or key ({exc})") from None
         if self.enforce:
             await self._start_policy(upstream)
+            if float(self.config.catalog_refresh) > 0:
+                self._refresher = asyncio.get_running_loop().create_task(
+                    self._refresh_periodically())
             if any(c.scan for c in self.rules.classes.values()):
                 await asyncio.get_running_loop().run_in_executor(None, warm_up)
         session_config = SessionConfig(
@@ -252,8 +270,9 @@ class Gateway:
 
     async def stop(self, drain: float = 0.0) -> None:
         """Stop serving: drain running statements (up to `drain` s), flush the audit log."""
-        if self._retry:
-            self._retry.cancel()
+        for task in (self._retry, self._refresher):
+            if task is not None:
+                task.cancel()
         if self.listener:
             await self.listener.stop(drain)
         if self.watcher is not None:

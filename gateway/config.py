@@ -35,6 +35,8 @@ KEYS: dict[str, tuple[Any, str]] = {
     "startup_timeout": (10.0, "seconds a client has to finish TLS, startup and authentication"),
     "idle_timeout": (0.0, "seconds a session may sit idle outside a transaction; 0 = no limit"),
     "connect_timeout": (10.0, "seconds to reach the upstream database"),
+    "catalog_refresh": (60.0, "seconds between re-reads of the upstream catalog (views, "
+                               "tables) for the rewrite; 0 = only at start and reload"),
     "drain_timeout": (10.0, "on SIGTERM, seconds running statements may take to finish"),
     "audit_spool": ("var/audit-spool",
                     "local append-only file used while the state database is down"),

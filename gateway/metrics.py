@@ -35,6 +35,8 @@ DEFINITIONS: dict[str, tuple[type[MetricWrapperBase], str, tuple[str, ...]]] = {
     "audit_queue_depth": (Gauge, "audit and ledger items waiting for the writer", ()),
     "audit_spool_bytes": (Gauge, "size of the local audit spool file", ()),
     "audit_write_errors": (Counter, "failed writes to the state database", ()),
+    "rules_reloads": (Counter, "rules reloads by outcome (a failed one keeps the old rules)",
+                      ("outcome",)),
 }
 
 
