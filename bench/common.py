@@ -1,4 +1,4 @@
-"""Shared benchmark helpers: servers, pgbouncer, a gateway subprocess, machine, tables."""
+"""Shared benchmark helpers: servers, pgbouncer, a gateway subprocess, data, RSS, machine."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -66,6 +67,12 @@ def rss_kb(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (/proc/<pid>/stat), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def tail(path: Path, lines: int = 15) -> str:
@@ -296,6 +303,7 @@ class GatewayProcess:
     port: int = 0
     folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="pgw-gateway-")))
     proc: subprocess.Popen | None = None
+    env: dict[str, str] = field(default_factory=dict)  # e.g. principals' password_env
 
     @property
     def pid(self) -> int:
@@ -334,7 +342,111 @@ class GatewayProcess:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         if self.upstream_password:
             env["PGW_UPSTREAM_PASSWORD"] = self.upstream_password
-        return env
+        return {**env, **self.env}
+
+
+# --- scratch data and rules ------------------------------------------------------------
+
+@contextlib.contextmanager
+def scratch_database(dsn: str, prefix: str = "pgw_bench") -> Iterator[str]:
+    """A new database on dsn's server, dropped (sessions and all) on exit; yields its DSN."""
+    name = f"{prefix}_{os.getpid()}_{int(time.time())}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield with_database(dsn, name)
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+                         .format(sql.Identifier(name)))
+
+
+CUSTOMERS_SCHEMA = """
+CREATE TABLE customers (
+    id bigint PRIMARY KEY, name text, phone varchar(20), id_no char(18), email text,
+    address text, birthday date, member_no text, notes text,
+    marketing_opt_in boolean NOT NULL DEFAULT false, created_at timestamptz NOT NULL);
+CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint, card_no text,
+    total numeric(10, 2), created_at timestamptz NOT NULL);
+"""
+# Service notes: `entities` percent hold a mobile, an e-mail address or both (a third each);
+# the rest are plain remarks, some with a 10-digit order number (digits, but no mobile).
+CUSTOMERS_FILL = """
+INSERT INTO customers
+SELECT g, '王' || g, '138' || lpad(g::text, 8, '0'), '110105199001' || lpad(g::text, 6, '0'),
+       'user' || g || '@example.cn', '北京市朝阳区建国路' || g || '号',
+       date '1960-01-01' + g %% 15000, 'M' || lpad(g::text, 8, '0'),
+       CASE WHEN g %% 100 < %(entities)s::int THEN CASE g %% 3
+            WHEN 0 THEN '客户来电要求改约送货时间，回拨号码139' || lpad(g::text, 8, '0')
+            WHEN 1 THEN '发票请寄到邮箱 u' || g || '@example.cn，已登记'
+            ELSE '客户留了备用电话137' || lpad(g::text, 8, '0') || '和邮箱 c' || g
+                 || '@mail.cn，请回访' END
+       ELSE CASE g %% 4
+            WHEN 0 THEN '客户来电咨询订单物流，已解答'
+            WHEN 1 THEN '订单号 ' || lpad((g * 7)::text, 10, '0') || ' 退货已受理，三个工作日内退款'
+            WHEN 2 THEN '客户对配送速度不满意，已致歉并赠送优惠券'
+            END END,
+       g %% 3 <> 0, now() - (g %% 900) * interval '1 day'
+FROM generate_series(1, %(rows)s::int) g
+"""
+
+
+def fill_customers(dsn: str, rows: int, entities: int) -> None:
+    """customers (and an empty orders) with `rows` rows, created within the last 900 days."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(CUSTOMERS_SCHEMA)
+        conn.execute(CUSTOMERS_FILL, {"rows": rows, "entities": entities})
+        conn.execute("VACUUM ANALYZE customers")
+
+
+def bench_rules(base: Path, folder: Path, principal: str, password_env: str,
+                purposes: Sequence[str], canaries: bool = True) -> Path:
+    """A copy of a rules file with one password_env principal and no rows/subjects limits.
+
+    The limits would cut a bulk read (rows_per_query) or alert on it; canaries are dropped
+    on request, for tables whose generated ids reach them.
+    """
+    rules = yaml.safe_load(base.read_text(encoding="utf-8"))
+    for purpose in rules.get("purposes", {}).values():
+        purpose.pop("limits", None)
+    if not canaries:
+        for table in rules.get("tables", {}).values():
+            table.pop("canaries", None)
+    rules["principals"] = {principal: {"password_env": password_env,
+                                       "purposes": list(purposes)}}
+    path = folder / "rules.yaml"
+    path.write_text(yaml.safe_dump(rules, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+# --- memory of a process ----------------------------------------------------------------
+
+class RssSampler:
+    """VmRSS of a process sampled every `interval` seconds in a thread, in kB."""
+
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        self.pid, self.interval = pid, interval
+        self.samples: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            self.samples.append(rss_kb(self.pid))
+            if self._stop.wait(self.interval):
+                return
+
+    @property
+    def peak(self) -> int:
+        return max(self.samples)
 
 
 # --- the machine -----------------------------------------------------------------------

@@ -1,11 +1,21 @@
-"""Masked bulk read: `SELECT * FROM customers` over 100,000 rows, clear vs rewritten.
+"""Masked bulk read: `SELECT * FROM customers` over 100,000 rows, direct clear vs gateway.
 
-Both queries run directly on PostgreSQL in the same run (the gateway comparison is added
-by the gateway benchmark); with the rules of the specification, customer_service masks phone,
-email, address, birthday and notes (free-text scan) and hides id_no; `--rules
-tests/policy/crm_rules.yaml` adds a keyed-hash column (member_no).
+One run, rounds interleaved (one unmeasured warm-up round, then `--repeat` measured ones):
+- direct, clear: the query straight on PostgreSQL (asyncpg and psycopg clients);
+- gateway: the same query through a `privacy-gateway serve` subprocess under purpose
+  customer_service (phone, email, address, birthday masked in SQL, id_no hidden, notes
+  masked by the gateway's free-text scan in the result stream), same clients;
+- gateway, pass-through: an unclassified copy of the table read through the gateway (the
+  cost of the proxy hop alone);
+- context: the rewritten SQL run directly, free text masked in SQL, or in the client loop
+  with the gateway's masker (what the gateway does, without the proxy hop).
+Every row is fetched by the client. The gateway's rows are checked for clear values.
+Rules: tests/policy/spec_rules.yaml (or --rules) copied with one password_env principal
+and without purpose limits (rows_per_query would cut the read); no consent filter applies
+to customer_service and all rows are inside the retention period, so no row is hidden.
 
-Run: python bench/masked_read_bench.py [--server DSN] [--rows N] [--repeat 5]
+Run: python bench/masked_read_bench.py [--server DSN] [--rows 100000] [--repeat 5]
+     [--entities 20] [--output bench/results/masked_read.md]
 A scratch database is created on the server and dropped at the end.
 """
 
@@ -13,99 +23,250 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
+import re
+import secrets
+import tempfile
 import time
-import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
+import psycopg
+from common import (
+    ROOT,
+    GatewayProcess,
+    as_url,
+    bench_rules,
+    conninfo,
+    cpu_seconds,
+    fill_customers,
+    machine,
+    machine_markdown,
+    markdown_table,
+    median,
+    ratio,
+    scratch_database,
+    server_version,
+)
 
 from gateway.policy.catalog import load_catalog
 from gateway.policy.freetext import masker
 from gateway.policy.rewrite import rewrite
 from gateway.policy.rules import load_rules
 
-RULES = Path(__file__).resolve().parent.parent / "tests" / "policy" / "spec_rules.yaml"
+RULES = ROOT / "tests" / "policy" / "spec_rules.yaml"
+OUTPUT = ROOT / "bench" / "results" / "masked_read.md"
 QUERY = "SELECT * FROM customers"
+COPY_QUERY = "SELECT * FROM customers_copy"  # same rows, a table the rules do not classify
+PURPOSE, PRINCIPAL, PASSWORD_ENV = "customer_service", "bench_reader", "PGW_BENCH_PASSWORD"
+MASK_KEY = "bench deployment key"
+# A clear mobile (11 digits) or a clear local part of an e-mail address in the output
+CLEAR = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)|[A-Za-z0-9]{2,}@")
 
-SCHEMA = """
-CREATE TABLE customers (
-    id bigint PRIMARY KEY, name text, phone varchar(20), id_no char(18), email text,
-    address text, birthday date, member_no text, notes text,
-    marketing_opt_in boolean NOT NULL DEFAULT false, created_at timestamptz NOT NULL);
-CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint, card_no text,
-    total numeric(10, 2), created_at timestamptz NOT NULL);
-"""
-FILL = """
-INSERT INTO customers
-SELECT g, '王' || g, '138' || lpad(g::text, 8, '0'), '110105199001' || lpad(g::text, 6, '0'),
-       'user' || g || '@example.cn', '北京市朝阳区建国路' || g || '号',
-       date '1960-01-01' + g % 15000, 'M' || lpad(g::text, 8, '0'),
-       CASE WHEN g % 100 < $2::int
-            THEN '客户来电，备用电话139' || lpad(g::text, 8, '0')
-                 || '，邮箱 u' || g || '@example.cn'
-            ELSE '客户来电咨询订单物流，已解答' END,
-       g % 3 <> 0, now() - (g % 900) * interval '1 day'
-FROM generate_series(1, $1::int) g
-"""
+Fetch = Callable[[], Awaitable[list]]
 
 
-async def timed(conn: asyncpg.Connection, sql: str, scans=()) -> tuple[float, int]:
-    """Seconds to fetch every row (and mask the free-text columns, as the gateway would)."""
-    start = time.perf_counter()
-    rows = await conn.fetch(sql)
+# --- clients --------------------------------------------------------------------------------
+
+def mask_loop(scans: list) -> Callable[[list], None]:
+    """Apply the free-text maskers to the scan columns, as the gateway does per DataRow."""
+    def apply(rows: list) -> None:
+        for row in rows:
+            for position, mask in scans:
+                if row[position] is not None:
+                    mask(row[position])
+    return apply
+
+
+def asyncpg_fetch(conn: asyncpg.Connection, sql: str,
+                  after: Callable[[list], None] | None = None) -> Fetch:
+    async def fetch() -> list:
+        rows = await conn.fetch(sql)
+        if after:
+            after(rows)
+        return rows
+    return fetch
+
+
+def psycopg_fetch(conn: psycopg.Connection, sql: str) -> Fetch:
+    async def fetch() -> list:
+        # blocking on purpose: nothing else runs in this process while a read is timed
+        return conn.execute(sql).fetchall()
+    return fetch
+
+
+async def timed(fetch: Fetch, pid: int) -> tuple[float, float, list]:
+    """Wall seconds, the gateway's CPU seconds meanwhile, and the rows."""
+    cpu, start = cpu_seconds(pid), time.perf_counter()
+    rows = await fetch()
+    return time.perf_counter() - start, cpu_seconds(pid) - cpu, rows
+
+
+# --- setup ------------------------------------------------------------------------------
+
+async def connect(dsn: str) -> asyncpg.Connection:
+    """asyncpg from a libpq DSN (asyncpg reads URLs only)."""
+    p = conninfo(dsn)
+    return await asyncpg.connect(host=p["host"], port=int(p["port"]), user=p["user"],
+                                 password=p.get("password"), database=p["dbname"], ssl=False)
+
+
+async def direct_runs(dsn: str, rules_path: Path,
+                      closers: list) -> tuple[dict[str, Fetch], dict[str, Fetch], str]:
+    """Direct clear targets (both clients), rewritten ones (asyncpg), treated columns."""
+    conn = await connect(dsn)
+    sync = psycopg.connect(dsn, autocommit=True)
+    closers += [conn.close, sync.close]
+    rules = load_rules(rules_path)
+    catalog = await load_catalog(conn, rules)
+    purpose, key = rules.purposes[PURPOSE], MASK_KEY.encode()
+    in_sql = rewrite(QUERY, purpose, rules, catalog, mask_key=key)
+    passed = rewrite(QUERY, purpose, rules, catalog, mask_key=key, gateway_scan=True)
+    scans = [(i, masker(entities, rules)) for i, entities in passed.scan_columns]
+    treated = ", ".join(f"{c.column} {c.treatment}" for c in passed.columns
+                        if c.treatment != "show")
+    clear = {"direct, clear — asyncpg": asyncpg_fetch(conn, QUERY),
+             "direct, clear — psycopg": psycopg_fetch(sync, QUERY)}
+    context = {"direct, rewritten SQL, free text masked in SQL — asyncpg":
+               asyncpg_fetch(conn, in_sql.sql),
+               "direct, rewritten SQL, free text masked in client loop — asyncpg":
+               asyncpg_fetch(conn, passed.sql, mask_loop(scans))}
+    return clear, context, treated
+
+
+async def gateway_runs(gw: GatewayProcess, dbname: str, password: str,
+                       closers: list) -> dict[str, Fetch]:
+    conn = await asyncpg.connect(host=gw.host, port=gw.port, user=PRINCIPAL, password=password,
+                                 database=dbname, ssl=False,
+                                 server_settings={"privacy.purpose": PURPOSE})
+    sync = psycopg.connect(host=gw.host, port=gw.port, user=PRINCIPAL, password=password,
+                           dbname=dbname, sslmode="disable", autocommit=True,
+                           options=f"-c privacy.purpose={PURPOSE}")
+    closers += [conn.close, sync.close]
+    return {"gateway, customer_service — asyncpg": asyncpg_fetch(conn, QUERY),
+            "gateway, customer_service — psycopg": psycopg_fetch(sync, QUERY),
+            "gateway, unclassified copy (pass-through) — asyncpg":
+                asyncpg_fetch(conn, COPY_QUERY)}
+
+
+def start_gateway(dsn: str, rules_path: Path, password: str) -> GatewayProcess:
+    params = conninfo(dsn)
+    return GatewayProcess(as_url(params), params.get("password"),
+                          settings={"rules": str(rules_path)},
+                          env={PASSWORD_ENV: password, "PGW_MASK_KEY": MASK_KEY}).start()
+
+
+# --- measurement ------------------------------------------------------------------------
+
+def leaks(rows: list) -> int:
+    """Values in the gateway's output that look clear: phone, id_no, email, notes."""
+    count = 0
     for row in rows:
-        for position, mask in scans:
-            if row[position] is not None:
-                mask(row[position])
-    return time.perf_counter() - start, len(rows)
+        phone, id_no, email, notes = row[2], row[3], row[4], row[8]
+        count += bool(phone and CLEAR.search(phone)) + (id_no is not None)
+        count += bool(email and CLEAR.search(email)) + bool(notes and CLEAR.search(notes))
+    return count
 
 
-async def main(args: argparse.Namespace) -> None:
-    name = f"pgw_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(args.server)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        conn = await asyncpg.connect(args.server, database=name)
-        await conn.execute(SCHEMA)
-        await conn.execute(FILL, args.rows, args.entities)
-        await conn.execute("ANALYZE")
-        rules = load_rules(args.rules)
-        catalog = await load_catalog(conn, rules)
-        purpose = rules.purposes["customer_service"]
-        in_sql = rewrite(QUERY, purpose, rules, catalog, mask_key=b"bench deployment key")
-        passed = rewrite(QUERY, purpose, rules, catalog, mask_key=b"bench deployment key",
-                         gateway_scan=True)
-        scans = [(i, masker(entities, rules)) for i, entities in passed.scan_columns]
-        masked = [c.column for c in in_sql.columns if c.treatment != "show"]
-        runs = {"direct, clear": (QUERY, ()), "rewritten, free text masked in SQL":
-                (in_sql.sql, ()), "rewritten, free text masked in Python": (passed.sql, scans)}
-        times: dict[str, list[float]] = {label: [] for label in runs}
-        counts = {}
-        for _ in range(args.repeat + 1):  # interleaved, so drift hits all alike
-            for label, (sql, scan) in runs.items():
-                seconds, counts[label] = await timed(conn, sql, scan)
+async def measure(runs: dict[str, Fetch], repeat: int,
+                  pid: int) -> tuple[dict, dict, dict, dict]:
+    """Seconds and gateway CPU seconds per label (warm-up round dropped), rows per label,
+    clear values per gateway label."""
+    times: dict[str, list[float]] = {label: [] for label in runs}
+    cpus: dict[str, list[float]] = {label: [] for label in runs}
+    counts: dict[str, int] = {}
+    checked: dict[str, int] = {}
+    for round_no in range(repeat + 1):
+        for label, fetch in runs.items():
+            seconds, cpu, rows = await timed(fetch, pid)
+            counts[label] = len(rows)
+            if round_no == 0 and label.startswith("gateway, customer_service"):
+                checked[label] = leaks(rows)
+            if round_no:
                 times[label].append(seconds)
-        await conn.close()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-    print(f"rows: {counts}; notes with entities: {args.entities}%")
-    print(f"treated columns: {', '.join(masked)}")
-    print(f"| query | median s (of {args.repeat}) | ratio |")
-    print("|---|---|---|")
-    base = statistics.median(times["direct, clear"][1:])
+                cpus[label].append(cpu)
+            del rows
+        print(f"round {round_no}/{repeat}: "
+              + ", ".join(f"{v[-1]:.3f}" for v in times.values() if v), flush=True)
+    return times, cpus, counts, checked
+
+
+# --- report -----------------------------------------------------------------------------
+
+def report(args: argparse.Namespace, description: dict[str, str], times: dict, cpus: dict,
+           counts: dict, checked: dict, treated: str) -> str:
+    base = {client: median(times[f"direct, clear — {client}"])
+            for client in ("asyncpg", "psycopg")}
+    rows = []
     for label, values in times.items():
-        median = statistics.median(values[1:])  # the first round warms the cache
-        print(f"| {label} | {median:.3f} | {median / base:.2f} |")
+        client = label.rsplit("— ", 1)[1]
+        cpu = f"{median(cpus[label]):.2f}" if label.startswith("gateway") else "–"
+        rows.append([label, counts[label], f"{median(values):.3f}",
+                     f"{min(values):.3f}–{max(values):.3f}", ratio(median(values), base[client]),
+                     cpu])
+    gateway = {k: median(v) / base[k.rsplit("— ", 1)[1]] for k, v in times.items()
+               if k.startswith("gateway, customer_service")}
+    verdict = "met" if all(r <= 1.5 for r in gateway.values()) else "not met"
+    return "\n".join([
+        "# Masked bulk read: direct vs through the gateway", "",
+        "`python bench/masked_read_bench.py` — one run, the targets interleaved per round, "
+        f"one unmeasured warm-up round, then median of {args.repeat}. Noisy shared machine: "
+        "read medians and ratios.", "",
+        machine_markdown(description), "",
+        f"`{QUERY}`, {args.rows:,} rows, every row fetched by the client. Notes: "
+        f"{args.entities} % hold a mobile, an e-mail address or both. Purpose {PURPOSE} "
+        f"({Path(args.rules).name}, limits removed): {treated}. Gateway: `privacy-gateway "
+        "serve` subprocess, SCRAM principal, TLS off, audit and metering on (state in the "
+        "same database).", "",
+        markdown_table(["target", "rows", "median s", "range s", "× direct clear (same client)",
+                        "gateway CPU s (median)"], rows), "",
+        f"Target gateway ≤ 1.5 × direct clear: **{verdict}** "
+        + "(" + ", ".join(f"{k.rsplit('— ', 1)[1]} {v:.2f}×" for k, v in gateway.items()) + ").",
+        "Clear values found in the gateway's output (phone, email, notes: 11-digit mobile or "
+        "e-mail local part; id_no not NULL), checked on the warm-up round: "
+        + ", ".join(f"{k.rsplit('— ', 1)[1]} {v}" for k, v in checked.items()) + ".", ""])
 
 
-if __name__ == "__main__":
+async def run(args: argparse.Namespace) -> str:
+    description = machine()  # now, so the load average is the one at start
+    password = secrets.token_urlsafe(16)
+    closers: list = []
+    with scratch_database(args.server) as dsn, tempfile.TemporaryDirectory() as folder:
+        fill_customers(dsn, args.rows, args.entities)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("CREATE TABLE customers_copy AS SELECT * FROM customers")
+        description["PostgreSQL"] = server_version(dsn)
+        rules_path = bench_rules(Path(args.rules), Path(folder), PRINCIPAL, PASSWORD_ENV,
+                                 [PURPOSE])
+        gw = start_gateway(dsn, rules_path, password)
+        try:
+            clear, context, treated = await direct_runs(dsn, rules_path, closers)
+            through = await gateway_runs(gw, conninfo(dsn)["dbname"], password, closers)
+            runs = {**clear, **through, **context}
+            times, cpus, counts, checked = await measure(runs, args.repeat, gw.pid)
+        finally:
+            for close in closers:
+                result = close()
+                if asyncio.iscoroutine(result):
+                    await result
+            gw.stop()
+    return report(args, description, times, cpus, counts, checked, treated)
+
+
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=5, help="measured rounds (median)")
     parser.add_argument("--rules", default=str(RULES), help="rules with public.customers")
-    parser.add_argument("--entities", type=int, default=100,
-                        help="percent of notes holding a mobile and an e-mail address")
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--entities", type=int, default=20,
+                        help="percent of notes holding a mobile and/or an e-mail address")
+    parser.add_argument("--output", default=str(OUTPUT))
+    args = parser.parse_args()
+    text = asyncio.run(run(args))
+    Path(args.output).write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
