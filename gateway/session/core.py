@@ -424,7 +424,8 @@ class Session:
         """Note Bind/Describe/Execute/Close for the tracker; a rewritten Bind, or None."""
         tracker = self.tracker
         if type_byte == _EXECUTE:
-            tracker.execute(_cstring(data, start + 5)[0], self._row_limit)
+            portal = _cstring(data, start + 5)[0]
+            tracker.execute(portal, self._limit_for(tracker.portal_decision(portal)))
         elif type_byte == _BIND:
             portal, pos = _cstring(data, start + 5)
             statement, pos = _cstring(data, pos)
@@ -473,7 +474,8 @@ class Session:
             self.statements += 1
             sql = decode(codes.QUERY, body, backend=False).sql
             self._statement(sql, lambda text: Query(text).encode(),
-                            lambda decision: self.tracker.query(sql, decision, self._row_limit))
+                            lambda decision: self.tracker.query(sql, decision,
+                                                                self._limit_for(decision)))
         elif type_byte == _PARSE:
             self.statements += 1
             msg = decode(codes.PARSE, body, backend=False)
@@ -533,6 +535,10 @@ class Session:
         if problem is None and self.config.frozen(purpose):
             problem = error("insufficient_privilege", f'purpose "{purpose}" is suspended')
         return problem
+
+    def _limit_for(self, decision: Decision | None) -> int | None:
+        """rows_per_query applies to statements that read classified tables."""
+        return self._row_limit if decision is not None and decision.tables else None
 
     def _bind_purpose(self, purpose: str | None) -> None:
         self.purpose = purpose

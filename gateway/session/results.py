@@ -111,6 +111,10 @@ class Tracker:
         if prepared is not None:
             self._portals[portal] = (prepared, binary_subjects)
 
+    def portal_decision(self, portal: str) -> Decision | None:
+        prepared = self._portals.get(portal, (None,))[0]
+        return prepared.decision if prepared else None
+
     def describe(self, kind: str, name: str) -> None:
         target = self._statements.get(name) if kind == "S" else self._portals.get(name, (None,))[0]
         self._queue.append(("describe", target))

@@ -142,3 +142,12 @@ def test_psql_shows_free_text_with_numbers_masked(gateway, sample_dsn: str) -> N
 
     assert not re.search(r"(?<!\d)1[3-9]\d{9}(?!\d)", done.stdout)
     assert re.search(r"1[3-9]\d\*{4}\d{4}", done.stdout)  # 138****5678 inside the note
+
+
+def test_row_limit_cuts_classified_reads_only(gateway) -> None:
+    with psycopg.connect(conninfo(gateway), autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.ProgramLimitExceeded, match="row limit of 200"):
+            conn.execute("SELECT id FROM customers").fetchall()
+        assert len(conn.execute("SELECT id FROM customers LIMIT 200").fetchall()) == 200
+        rows = conn.execute("SELECT g FROM generate_series(1, 5000) g").fetchall()
+        assert len(rows) == 5000  # unclassified: no purpose limit
