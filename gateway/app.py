@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import os
 import signal
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -35,6 +38,7 @@ from gateway.session.upstream import Upstream, parse_dsn
 from gateway.state import connect as state
 
 log = logging.getLogger("gateway")
+_instances = itertools.count(1)
 CATALOG_RETRY_SECONDS = 2.0
 NO_CATALOG = Decision(sql=None, kind="refused", refusal=Refusal(
     "42501", "privacy gateway: cannot verify statements until the upstream catalog is read"))
@@ -54,6 +58,7 @@ class Gateway:
     policy: PolicyCache | None = None
     _retry: asyncio.Task | None = None
     _refresher: asyncio.Task | None = None
+    _stopping: bool = False
     accounting: Accounting | None = None
     watcher: BlockWatcher | None = None
     _admin: object = None
@@ -216,7 +221,8 @@ class Gateway:
     async def _start_accounting(self) -> None:
         """Audit writer, metering, alerts and the block list (all in the state database)."""
         try:
-            self.accounting = await start_accounting(self.config, rules=self.rules)
+            self.accounting = await start_accounting(self.config, self._replica(),
+                                                     rules=self.rules)
         except (AuditKeyError, SpoolBusy, ValueError) as exc:
             raise StartupError(f"audit: {exc}") from None
         self.listener.accountant = SessionAccounting(self.accounting)
@@ -233,6 +239,14 @@ class Gateway:
                                     on_block=self.listener.terminate_principal)
         await self.watcher.start()
 
+    def _replica(self) -> str:
+        """This instance's name in the audit chain, ledger and alerts: host and port; with
+        port 0 (picked at bind time) the process and instance, so names never collide."""
+        host, port = split_address(self.config.listen, "listen")
+        if port:
+            return f"{socket.gethostname()}:{port}"
+        return f"{socket.gethostname()}:{os.getpid()}.{next(_instances)}"
+
     async def _start_admin(self) -> None:
         host, port = split_address(self.config.admin, "admin")
         app = from_config(self.config, self.ready)
@@ -245,7 +259,7 @@ class Gateway:
 
     def ready(self) -> dict[str, bool]:
         """For /readyz: rules loaded, catalog read (upstream reached), audit writing."""
-        checks = {"rules": self.rules is not None,
+        checks = {"serving": not self._stopping, "rules": self.rules is not None,
                   "upstream_catalog": self.policy is not None or not self.enforce}
         if self.accounting is not None:
             checks.update(self.accounting.ready())
@@ -270,6 +284,7 @@ class Gateway:
 
     async def stop(self, drain: float = 0.0) -> None:
         """Stop serving: drain running statements (up to `drain` s), flush the audit log."""
+        self._stopping = True  # /readyz says no at once, so balancers stop sending clients
         for task in (self._retry, self._refresher):
             if task is not None:
                 task.cancel()
