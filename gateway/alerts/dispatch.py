@@ -14,6 +14,7 @@ import dataclasses
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 
@@ -38,12 +39,19 @@ INSERT INTO privacy_gateway.alerts (ts, rule, severity, principal, purpose, summ
 VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12) RETURNING id"""
 
 
+SETTLE_SECONDS = 2.0  # an alert waits this long at most for the evidence behind it
+
+
 class AlertDispatcher:
     """Queue, group, store and deliver alerts."""
 
     def __init__(self, sinks: list[AlertSink], pool: asyncpg.Pool | None, replica: str,
-                 group_seconds: float = 300.0) -> None:
+                 group_seconds: float = 300.0,
+                 settled: Callable[[], Awaitable[None]] | None = None) -> None:
         self.sinks, self.pool, self.replica = sinks, pool, replica
+        # Evidence first: an alert is stored only once the audit records and ledger rows
+        # queued before it are, so an incident opened from it finds every exposure.
+        self.settled = settled
         self.group_seconds = group_seconds
         self._queue: asyncio.Queue[Alert | None] = asyncio.Queue()
         self._local: dict[str, float] = {}  # fingerprint -> monotonic time sent
@@ -84,6 +92,8 @@ class AlertDispatcher:
             count = self._queued.pop(alert.fingerprint, 1)
             alert = dataclasses.replace(alert, occurrences=count)
             try:
+                if self.settled is not None:
+                    await asyncio.wait_for(self.settled(), SETTLE_SECONDS)
                 await self.process(alert)
             except Exception as exc:  # one bad alert must not stop the next ones
                 log.error("alerts: processing failed for rule %s (%s)", alert.rule,

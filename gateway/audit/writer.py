@@ -104,6 +104,11 @@ class AuditWriter:
         """Queue one exposure ledger row (store.EXPOSURE_COLUMNS order)."""
         self._exposure.append(row)
 
+    async def settled(self) -> None:
+        """Return once everything submitted so far (records and ledger rows) is durable."""
+        if self._next_seq > 0:
+            await self.durable(self._next_seq - 1)
+
     async def durable(self, seq: int) -> None:
         """Return once record `seq` is committed to the state DB or fsynced to the spool."""
         if seq <= self.durable_seq:

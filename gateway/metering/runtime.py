@@ -85,7 +85,7 @@ async def start_accounting(config, replica: str | None = None,
     auditor = AuditWriter(keys, replica, connect, Spool(config.values["audit_spool"]),
                           mode=mode)
     alerts = AlertDispatcher(build(config.values.get("alerts") or [], config.secret), pool,
-                             replica)
+                             replica, settled=auditor.settled)
     metering = Metering(replica, auditor, alerts, detection, limits, canaries, pool)
     await auditor.start()
     await alerts.start()
