@@ -4,10 +4,12 @@ by the incident CLI refuses new logins (28000) and ends live sessions (57P01) on
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 
 import psycopg
 import pytest
+from incident_support import AUDIT_SECRET, KEY_ENV
 
 from incident import engine, service
 from incident.loader import Step
@@ -18,10 +20,12 @@ from tests.integration.gateway_thread import GatewayThread
 @pytest.fixture(scope="module")
 def replicas(upstream_dsn, state_dsn):
     """Two gateways whose block lists live in the incident tests' state database."""
+    os.environ[KEY_ENV] = AUDIT_SECRET  # read once, when each gateway starts
     pairs = []
     for _ in range(2):
-        gw = GatewayThread({"upstream": upstream_dsn, "rules": str(RULES),
-                            "state": state_dsn}).start()
+        gw = GatewayThread({"upstream": upstream_dsn, "rules": str(RULES), "state": state_dsn,
+                            # the incident tests' audit key: evidence steps verify chains
+                            "keys": {"audit_signing_key_env": KEY_ENV}}).start()
         pairs.append((gw, gw.gateway.watcher))
     yield pairs
     for gw, _ in pairs:
