@@ -9,6 +9,7 @@ import pytest
 from aiohttp import web
 
 from gateway.state.connect import as_url, prepare
+from tests.support.http_receiver import serve_posts
 
 
 @dataclass
@@ -37,15 +38,9 @@ class Receiver:
 @pytest.fixture
 async def receiver():
     rec = Receiver()
-    app = web.Application()
-    app.router.add_route("POST", "/{tail:.*}", rec.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    rec.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
-    yield rec
-    await runner.cleanup()
+    async with serve_posts(rec.handle) as url:
+        rec.url = url
+        yield rec
 
 
 @pytest.fixture(scope="session")
