@@ -7,15 +7,12 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import re
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,14 +27,13 @@ from common import (
     markdown_table,
     median,
     pg_program,
+    scratch_database,
     server,
     server_version,
     stop_process,
     tail,
     wait_port,
-    with_database,
 )
-from psycopg import sql
 
 OUTPUT = ROOT / "bench" / "results" / "capacity.md"
 PRINCIPAL, PASSWORD, PURPOSE = "crm_app", "crm-demo", "customer_service"  # demo, public
@@ -46,20 +42,6 @@ TPS = re.compile(r"tps = ([\d.]+) \(without initial connection time\)")
 
 
 # --- databases ---------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def scratch(dsn: str, prefix: str) -> Iterator[str]:
-    """A database of its own on dsn's server, dropped with its sessions on exit."""
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield with_database(dsn, name)
-    finally:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                         .format(sql.Identifier(name)))
-
 
 def pg_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The caller's environment without PG* variables, TLS off, plus extra."""
@@ -329,8 +311,8 @@ def main() -> int:
     parser.add_argument("--reads", type=int, default=3, help="measured bulk reads")
     parser.add_argument("--output", type=Path, default=OUTPUT)
     args = parser.parse_args()
-    with server(args.server) as (dsn, label), scratch(dsn, "pgw_cap_up") as upstream, \
-            scratch(dsn, "pgw_cap_state") as state:
+    with server(args.server) as (dsn, label), scratch_database(dsn, "pgw_cap_up") as upstream, \
+            scratch_database(dsn, "pgw_cap_state") as state:
         description = machine({"PostgreSQL": server_version(dsn), "server": label})
         prepare_upstream(upstream, args.customers)
         p = conninfo(upstream)
