@@ -37,6 +37,8 @@ KEYS: dict[str, tuple[Any, str]] = {
     "connect_timeout": (10.0, "seconds to reach the upstream database"),
     "catalog_refresh": (60.0, "seconds between re-reads of the upstream catalog (views, "
                                "tables) for the rewrite; 0 = only at start and reload"),
+    "log_format": ("text", "log lines: text | json (one object per line, scrubbed of values)"),
+    "log_level": ("info", "debug | info | warning | error"),
     "drain_timeout": (10.0, "on SIGTERM, seconds running statements may take to finish"),
     "audit_spool": ("var/audit-spool",
                     "local append-only file used while the state database is down"),
@@ -120,6 +122,8 @@ def _check(values: dict[str, Any]) -> None:
         raise ConfigError("tls.client: require needs tls.cert and tls.key")
     values["tls"] = tls
     values["keys"] = {**KEYS["keys"][0], **(values.get("keys") or {})}
+    if values["log_format"] not in ("text", "json"):
+        raise ConfigError("log_format: must be text or json")
     if values["audit_durability"] not in ("buffered", "strict"):
         raise ConfigError("audit_durability: must be buffered or strict")
     for key in ("listen", "admin"):

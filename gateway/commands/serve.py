@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 
 from gateway.cli import CommandError
 
@@ -15,14 +14,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gateway import app, config
+    from gateway import app, config, logging_setup
 
     overrides = {k: getattr(args, k) for k in ("listen", "upstream", "rules") if getattr(args, k)}
     try:
         cfg = config.load(args.config, overrides)
     except config.ConfigError as exc:
         raise CommandError(str(exc)) from None
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        logging_setup.configure(json=cfg.log_format == "json", level=cfg.log_level)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
     gateway = app.Gateway(cfg)
 
     async def main() -> None:

@@ -7,6 +7,7 @@ with the mask of the class that detects that entity (a redaction when none does)
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from gateway.detect.registry import ENTITIES
@@ -39,4 +40,5 @@ def text_masker(entities: tuple[str, ...], rules: Rules) -> Callable[[str], str]
 
 def warm_up() -> None:
     """Build the shared detector now (at start), not on the first free-text cell."""
+    logging.getLogger("presidio-analyzer").setLevel(logging.WARNING)  # one line per recognizer
     shared_detector()
