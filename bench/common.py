@@ -419,6 +419,28 @@ def bench_rules(base: Path, folder: Path, principal: str, password_env: str,
     return path
 
 
+
+# --- a gateway for one reader principal -------------------------------------------------
+
+# The rules the masked-read benchmarks start from, and the principal bench_rules adds to them
+SPEC_RULES = ROOT / "tests" / "policy" / "spec_rules.yaml"
+PURPOSE, PRINCIPAL, PASSWORD_ENV = "customer_service", "bench_reader", "PGW_BENCH_PASSWORD"
+
+
+def reader_gateway(dsn: str, rules: Path, password: str, mask_key: str) -> GatewayProcess:
+    """A started gateway in front of dsn's database, with PRINCIPAL's password and mask_key."""
+    params = conninfo(dsn)
+    return GatewayProcess(as_url(params), params.get("password"),
+                          settings={"rules": str(rules)},
+                          env={PASSWORD_ENV: password, "PGW_MASK_KEY": mask_key}).start()
+
+
+def reader_connection(gw: GatewayProcess, dbname: str, password: str) -> psycopg.Connection:
+    """PRINCIPAL's autocommit psycopg connection through gw, purpose PURPOSE, TLS off."""
+    return psycopg.connect(host=gw.host, port=gw.port, user=PRINCIPAL, password=password,
+                           dbname=dbname, sslmode="disable", autocommit=True,
+                           options=f"-c privacy.purpose={PURPOSE}")
+
 # --- memory of a process ----------------------------------------------------------------
 
 class RssSampler:

@@ -33,9 +33,12 @@ from pathlib import Path
 import asyncpg
 import psycopg
 from common import (
+    PASSWORD_ENV,
+    PRINCIPAL,
+    PURPOSE,
     ROOT,
+    SPEC_RULES,
     GatewayProcess,
-    as_url,
     bench_rules,
     conninfo,
     cpu_seconds,
@@ -45,6 +48,8 @@ from common import (
     markdown_table,
     median,
     ratio,
+    reader_connection,
+    reader_gateway,
     scratch_database,
     server_version,
 )
@@ -54,11 +59,9 @@ from gateway.policy.freetext import masker
 from gateway.policy.rewrite import rewrite
 from gateway.policy.rules import load_rules
 
-RULES = ROOT / "tests" / "policy" / "spec_rules.yaml"
 OUTPUT = ROOT / "bench" / "results" / "masked_read.md"
 QUERY = "SELECT * FROM customers"
 COPY_QUERY = "SELECT * FROM customers_copy"  # same rows, a table the rules do not classify
-PURPOSE, PRINCIPAL, PASSWORD_ENV = "customer_service", "bench_reader", "PGW_BENCH_PASSWORD"
 MASK_KEY = "bench deployment key"
 # A clear mobile (11 digits) or a clear local part of an e-mail address in the output
 CLEAR = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)|[A-Za-z0-9]{2,}@")
@@ -139,21 +142,12 @@ async def gateway_runs(gw: GatewayProcess, dbname: str, password: str,
     conn = await asyncpg.connect(host=gw.host, port=gw.port, user=PRINCIPAL, password=password,
                                  database=dbname, ssl=False,
                                  server_settings={"privacy.purpose": PURPOSE})
-    sync = psycopg.connect(host=gw.host, port=gw.port, user=PRINCIPAL, password=password,
-                           dbname=dbname, sslmode="disable", autocommit=True,
-                           options=f"-c privacy.purpose={PURPOSE}")
+    sync = reader_connection(gw, dbname, password)
     closers += [conn.close, sync.close]
     return {"gateway, customer_service — asyncpg": asyncpg_fetch(conn, QUERY),
             "gateway, customer_service — psycopg": psycopg_fetch(sync, QUERY),
             "gateway, unclassified copy (pass-through) — asyncpg":
                 asyncpg_fetch(conn, COPY_QUERY)}
-
-
-def start_gateway(dsn: str, rules_path: Path, password: str) -> GatewayProcess:
-    params = conninfo(dsn)
-    return GatewayProcess(as_url(params), params.get("password"),
-                          settings={"rules": str(rules_path)},
-                          env={PASSWORD_ENV: password, "PGW_MASK_KEY": MASK_KEY}).start()
 
 
 # --- measurement ------------------------------------------------------------------------
@@ -238,7 +232,7 @@ async def run(args: argparse.Namespace) -> str:
         description["PostgreSQL"] = server_version(dsn)
         rules_path = bench_rules(Path(args.rules), Path(folder), PRINCIPAL, PASSWORD_ENV,
                                  [PURPOSE])
-        gw = start_gateway(dsn, rules_path, password)
+        gw = reader_gateway(dsn, rules_path, password, MASK_KEY)
         try:
             clear, context, treated = await direct_runs(dsn, rules_path, closers)
             through = await gateway_runs(gw, conninfo(dsn)["dbname"], password, closers)
@@ -258,7 +252,7 @@ def main() -> None:
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5, help="measured rounds (median)")
-    parser.add_argument("--rules", default=str(RULES), help="rules with public.customers")
+    parser.add_argument("--rules", default=str(SPEC_RULES), help="rules with public.customers")
     parser.add_argument("--entities", type=int, default=20,
                         help="percent of notes holding a mobile and/or an e-mail address")
     parser.add_argument("--output", default=str(OUTPUT))

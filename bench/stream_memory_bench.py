@@ -30,10 +30,13 @@ from pathlib import Path
 
 import psycopg
 from common import (
+    PASSWORD_ENV,
+    PRINCIPAL,
+    PURPOSE,
     ROOT,
+    SPEC_RULES,
     GatewayProcess,
     RssSampler,
-    as_url,
     bench_rules,
     conninfo,
     cpu_seconds,
@@ -41,14 +44,14 @@ from common import (
     machine,
     machine_markdown,
     markdown_table,
+    reader_connection,
+    reader_gateway,
     rss_kb,
     scratch_database,
     server_version,
 )
 
-RULES = ROOT / "tests" / "policy" / "spec_rules.yaml"
 OUTPUT = ROOT / "bench" / "results" / "stream_memory.md"
-PURPOSE, PRINCIPAL, PASSWORD_ENV = "customer_service", "bench_reader", "PGW_BENCH_PASSWORD"
 SERIES = "SELECT g, repeat('x', 100) FROM generate_series(1, {rows}) g"
 CUSTOMERS = "SELECT * FROM customers"
 # As many masked rows, from only SUBJECTS distinct customers: tells per-row from per-customer
@@ -122,19 +125,6 @@ def read_once(gw: GatewayProcess, conn: psycopg.Connection, label: str, sql: str
     return reading
 
 
-def gateway_connection(gw: GatewayProcess, dbname: str, password: str) -> psycopg.Connection:
-    return psycopg.connect(host=gw.host, port=gw.port, user=PRINCIPAL, password=password,
-                           dbname=dbname, sslmode="disable", autocommit=True,
-                           options=f"-c privacy.purpose={PURPOSE}")
-
-
-def start_gateway(dsn: str, rules: Path, password: str) -> GatewayProcess:
-    params = conninfo(dsn)
-    return GatewayProcess(as_url(params), params.get("password"),
-                          settings={"rules": str(rules)},
-                          env={PASSWORD_ENV: password, "PGW_MASK_KEY": "bench key"}).start()
-
-
 def measure(dsn: str, args: argparse.Namespace, folder: Path) -> list[Reading]:
     """Every query with every client, each read in a fresh gateway process.
 
@@ -152,9 +142,9 @@ def measure(dsn: str, args: argparse.Namespace, folder: Path) -> list[Reading]:
     readings = []
     for label, sql in queries.items():
         for client in CLIENTS:
-            gw = start_gateway(dsn, rules, password)
+            gw = reader_gateway(dsn, rules, password, "bench key")
             try:
-                with gateway_connection(gw, conninfo(dsn)["dbname"], password) as conn:
+                with reader_connection(gw, conninfo(dsn)["dbname"], password) as conn:
                     conn.execute("SELECT 1")  # authenticated, purpose bound, warm
                     readings.append(read_once(gw, conn, label, sql, client))
             finally:
@@ -195,7 +185,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--rules", default=str(RULES), help="rules with public.customers")
+    parser.add_argument("--rules", default=str(SPEC_RULES), help="rules with public.customers")
     parser.add_argument("--no-customers", action="store_true",
                         help="skip the masked customers read (and building its table)")
     parser.add_argument("--output", default=str(OUTPUT))
