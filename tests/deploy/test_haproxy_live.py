@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import pwd
-import re
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,17 +11,10 @@ import psycopg
 import pytest
 
 from gateway.admin.app import make_app, serve
-from tests.deploy.support import DEPLOY, tool
+from tests.deploy.support import tool
 from tests.integration.conftest import RULES, conninfo
 from tests.integration.gateway_thread import GatewayThread
-
-CONFIG = DEPLOY / "haproxy" / "haproxy.cfg"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support.haproxy import HAProxy, Server
 
 
 class Replica:
@@ -46,51 +35,20 @@ class Replica:
         self.gw.stop()
 
 
-def _local_config(replicas: list[Replica], front: int, stats: int) -> str:
-    """The example with this machine's addresses and a faster check interval."""
-    text = CONFIG.read_text()
-    text = text.replace("bind :5432", f"bind 127.0.0.1:{front}")
-    text = text.replace("bind 127.0.0.1:8404", f"bind 127.0.0.1:{stats}")
-    text = text.replace("inter 2s", "inter 100ms").replace("slowstart 10s", "")
-    text = re.sub(r"^\s*server .*\n", "", text, flags=re.M)
-    servers = "".join(f"    server gw{i} 127.0.0.1:{r.gw.port} port {r.admin_port}\n"
-                      for i, r in enumerate(replicas, 1))
-    text = text.replace("\n# HAProxy's own metrics", servers + "\n# HAProxy's own metrics")
-    try:
-        pwd.getpwnam("haproxy")
-    except KeyError:  # the Debian package creates this user; elsewhere run as we are
-        text = re.sub(r"^\s*(user|group) haproxy\n", "", text, flags=re.M)
-    return text
-
-
 @pytest.fixture
 def balanced(upstream_dsn: str, tmp_path: Path) -> Iterator[tuple[Any, list[Replica], int]]:
-    haproxy = tool("haproxy")
+    tool("haproxy")  # skip before starting any gateway
     replicas = [Replica(upstream_dsn), Replica(upstream_dsn)]
-    front = _free_port()
-    config = tmp_path / "haproxy.cfg"
-    config.write_text(_local_config(replicas, front, _free_port()))
-    process = subprocess.Popen([haproxy, "-db", "-f", str(config)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_for_port(front)
-        yield process, replicas, front
+        balancer = HAProxy(tmp_path, [Server(f"gw{i}", r.gw.port, r.admin_port)
+                                      for i, r in enumerate(replicas, 1)])
+        try:
+            yield balancer.proc, replicas, balancer.port
+        finally:
+            balancer.stop()
     finally:
-        process.terminate()
-        process.wait(10)
         for replica in replicas:
             replica.stop()
-
-
-def _wait_for_port(port: int) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError("haproxy did not start listening")
 
 
 def _connect(replica: Replica, front: int) -> psycopg.Connection:

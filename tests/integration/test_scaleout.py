@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
 import re
 import signal
 import socket
@@ -22,8 +21,8 @@ import pytest
 import yaml
 
 from tests.conftest import scratch_database
-from tests.deploy.support import DEPLOY, tool
 from tests.integration.conftest import PASSWORDS, RULES
+from tests.support.haproxy import HAProxy
 
 ROOT = Path(__file__).resolve().parents[2]
 AUDIT_KEY = "scale-out audit secret"
@@ -142,49 +141,6 @@ def client(port: int, upstream: str, user: str, purpose: str) -> str:
     return psycopg.conninfo.make_conninfo(
         host="127.0.0.1", port=port, dbname=dbname, user=user, password=PASSWORDS[user],
         sslmode="disable", options=f"-c privacy.purpose={purpose}", connect_timeout=5)
-
-
-def haproxy_config(backends: list[GatewayProcess], front: int, stats: int) -> str:
-    """deploy/haproxy/haproxy.cfg with these replicas, local ports and fast checks."""
-    text = (DEPLOY / "haproxy" / "haproxy.cfg").read_text()
-    text = text.replace("bind :5432", f"bind 127.0.0.1:{front}")
-    text = text.replace("bind 127.0.0.1:8404", f"bind 127.0.0.1:{stats}")
-    text = text.replace("inter 2s", "inter 100ms").replace("slowstart 10s", "")
-    text = re.sub(r"^\s*server .*\n", "", text, flags=re.M)
-    servers = "".join(f"    server {gw.name} 127.0.0.1:{gw.port} port {gw.admin_port}\n"
-                      for gw in backends)
-    text = text.replace("\n# HAProxy's own metrics", servers + "\n# HAProxy's own metrics")
-    try:
-        pwd.getpwnam("haproxy")
-    except KeyError:  # the Debian package creates this user; elsewhere run as we are
-        text = re.sub(r"^\s*(user|group) haproxy\n", "", text, flags=re.M)
-    return text
-
-
-class HAProxy:
-    """A real HAProxy in front of `backends`, listening on `port`."""
-
-    def __init__(self, folder: Path, backends: list[GatewayProcess]) -> None:
-        program = tool("haproxy")
-        self.port = free_port()
-        config = folder / "haproxy.cfg"
-        config.write_text(haproxy_config(backends, self.port, free_port()))
-        self.proc = subprocess.Popen([program, "-db", "-f", str(config)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if not wait_until(self._listening, 10, 0.05):
-            self.stop()
-            raise AssertionError("haproxy did not start listening")
-
-    def _listening(self) -> bool:
-        try:
-            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-            return True
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
 
 
 def state_rows(state: str, query: str, *params: Any) -> list[tuple]:
