@@ -55,24 +55,13 @@ def _public_key(text: str):
 async def _verify(dsn, password, keys, public, replica):
     from gateway.audit.store import read_log
     from gateway.audit.verify import Verifier
-    from gateway.state.connect import connect
+    from gateway.state.connect import command_connection
 
-    try:
-        conn = await connect(dsn, password)
-    except Exception as exc:  # any failure to connect is one line, not a traceback
-        raise CommandError(f"state database unreachable ({type(exc).__name__})") from None
     verifier = Verifier(keys, public)
-    try:
-        async with conn.transaction(readonly=True):
-            async for row in read_log(conn, replica):
-                verifier.feed(row)
-    except Exception as exc:
-        if type(exc).__name__ == "UndefinedTableError":
-            raise CommandError("no privacy_gateway.audit_log in the state database"
-                               " (no gateway has written to it yet)") from None
-        raise CommandError(f"cannot read the audit log ({type(exc).__name__})") from None
-    finally:
-        await conn.close()
+    async with (command_connection(dsn, password, "audit_log", "audit log") as conn,
+                conn.transaction(readonly=True)):
+        async for row in read_log(conn, replica):
+            verifier.feed(row)
     return verifier.finish()
 
 

@@ -39,21 +39,10 @@ def run(args: argparse.Namespace) -> int:
 
 async def _fetch(dsn, password, subject, table, since):
     from gateway.metering.ledger import subject_report
-    from gateway.state.connect import connect
+    from gateway.state.connect import command_connection
 
-    try:
-        conn = await connect(dsn, password)
-    except Exception as exc:  # any failure to connect is one line, not a traceback
-        raise CommandError(f"state database unreachable ({type(exc).__name__})") from None
-    try:
+    async with command_connection(dsn, password, "exposure", "exposure ledger") as conn:
         return await subject_report(conn, subject, table, since)
-    except Exception as exc:
-        if type(exc).__name__ == "UndefinedTableError":
-            raise CommandError("no privacy_gateway.exposure in the state database"
-                               " (no gateway has written to it yet)") from None
-        raise CommandError(f"cannot read the exposure ledger ({type(exc).__name__})") from None
-    finally:
-        await conn.close()
 
 
 def _print(subject: str, rows, as_json: bool) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 import asyncpg
@@ -54,6 +56,31 @@ async def connect(dsn: str, password: str | None = None,
                   timeout: float = 5.0) -> asyncpg.Connection:
     """One connection to the state database."""
     return await asyncpg.connect(as_url(dsn), password=password, timeout=timeout)
+
+
+@contextlib.asynccontextmanager
+async def command_connection(dsn: str, password: str | None, table: str,
+                             what: str) -> AsyncIterator[asyncpg.Connection]:
+    """A state connection for a CLI command that reads privacy_gateway.<table> (<what>).
+
+    Failing to connect, a missing table, or any other failure inside the block ends the
+    command with one CommandError line instead of a traceback; the connection is closed.
+    """
+    from gateway.cli import CommandError
+
+    try:
+        conn = await connect(dsn, password)
+    except Exception as exc:  # any failure to connect is one line, not a traceback
+        raise CommandError(f"state database unreachable ({type(exc).__name__})") from None
+    try:
+        yield conn
+    except Exception as exc:
+        if type(exc).__name__ == "UndefinedTableError":
+            raise CommandError(f"no privacy_gateway.{table} in the state database"
+                               " (no gateway has written to it yet)") from None
+        raise CommandError(f"cannot read the {what} ({type(exc).__name__})") from None
+    finally:
+        await conn.close()
 
 
 async def open_pool(dsn: str, password: str | None = None, size: int = 4,
