@@ -9,7 +9,7 @@ import pytest
 from aiohttp import web
 
 from gateway.state.connect import as_url, prepare
-from tests.support.http_receiver import serve_posts
+from tests.support.http_receiver import serving
 
 
 @dataclass
@@ -37,9 +37,7 @@ class Receiver:
 
 @pytest.fixture
 async def receiver():
-    rec = Receiver()
-    async with serve_posts(rec.handle) as url:
-        rec.url = url
+    async with serving(Receiver()) as rec:
         yield rec
 
 

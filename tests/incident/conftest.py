@@ -22,7 +22,7 @@ from gateway.state.connect import as_url, prepare
 from incident import schema
 from incident import settings as incident_settings
 from tests.conftest import scratch_database
-from tests.support.http_receiver import serve_posts
+from tests.support.http_receiver import serving
 
 RULES = """
 version: 1
@@ -117,9 +117,7 @@ class Receiver:
 
 @pytest.fixture
 async def receiver():
-    rec = Receiver()
-    async with serve_posts(rec.handle) as url:
-        rec.url = url
+    async with serving(Receiver()) as rec:
         yield rec
 
 
