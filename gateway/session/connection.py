@@ -36,7 +36,6 @@ class ClientConnection(asyncio.Protocol):
         self.session: Session | None = None
         self.tls: TlsLayer | None = None
         self._tls_direct = False
-        self.last_active = 0.0
         self._startup_timer: asyncio.TimerHandle | None = None
         self._held: list[bytes | memoryview] | None = None  # strict audit: replies waiting
         self._hold_seq = 0
@@ -47,7 +46,6 @@ class ClientConnection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
         peer = transport.get_extra_info("peername") or ("", 0)
         self.session = Session(self.listener.session_config, client_address=str(peer[0]))
-        self.last_active = self.listener.loop.time()
         if not self.listener.admit(self):
             self.session.fail(fatal("too_many_connections", "sorry, too many clients already"))
             self.flush()
@@ -70,7 +68,6 @@ class ClientConnection(asyncio.Protocol):
         self.close()
 
     def _received(self, data: bytes) -> None:
-        self.last_active = self.listener.loop.time()
         if self.tls is not None:
             try:
                 data, finished = self.tls.receive(data)

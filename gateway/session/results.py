@@ -43,7 +43,7 @@ class Prepared:
     described: bytes | None = None  # the last RowDescription body (clients re-describe)
 
 
-@dataclass
+@dataclass(slots=True)
 class Run:
     """One execution: a simple Query (all its statements) or an Execute of a portal."""
 
@@ -55,7 +55,7 @@ class Run:
     rows: int = 0
     subjects: dict[str, set[str]] = field(default_factory=dict)  # table -> subject keys
     sqlstate: str | None = None
-    tag: str = ""
+    tag: bytes = b""  # the CommandComplete tag, as sent
     cut: bool = False
     misses: int = 0
     plain: bool = True
@@ -226,7 +226,7 @@ class Tracker:
         if head is None or head[0] == "describe":
             return None
         kind, run = head
-        run.tag = bytes(body).rstrip(b"\0").decode("utf-8", "replace")
+        run.tag = body
         if kind == "run":
             self._finish(self._queue.popleft()[1])
         if run.cut:

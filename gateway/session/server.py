@@ -188,18 +188,24 @@ class Listener:
         task.add_done_callback(_log_failure)
 
     async def _sweep_idle(self) -> None:
-        # One timer for all sessions: cheaper than a timer per message.
+        # One timer for all sessions, no clock read per message: a session is idle when
+        # its statement count has not moved between sweeps, out of any transaction.
+        seen: dict[ClientConnection, tuple[int, float]] = {}
         while True:
             await asyncio.sleep(1.0)
-            limit = self.limits.idle_timeout
+            limit, now = self.limits.idle_timeout, self.loop.time()
             if not limit:
                 continue
-            now = self.loop.time()
             for client in list(self.clients):
                 session = client.session
-                if (session.phase == "ready" and session.transaction == b"I"
-                        and not session.busy and now - client.last_active > limit):
+                count, since = seen.get(client, (-1, now))
+                if session.statements != count or session.busy or session.phase != "ready" \
+                        or session.transaction != b"I":
+                    seen[client] = (session.statements, now)
+                elif now - since >= limit:
                     client.terminate("57P05", "terminating connection due to idle-session timeout")
+            for gone in [c for c in seen if c not in self.clients]:
+                del seen[gone]
 
 
 def _log_failure(task: asyncio.Task) -> None:
