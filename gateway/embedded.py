@@ -48,9 +48,18 @@ class EmbeddedPostgres:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def stop(self) -> None:
-        _run(["pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop"], check=False)
+        """Stop the server; a temporary one's data goes with it."""
+        self.stop_only()
         if self.temporary:
             shutil.rmtree(self.datadir.parent, ignore_errors=True)
+
+    def stop_only(self) -> None:
+        """Stop the server and keep its data (for restart: outage tests)."""
+        _run(["pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop"], check=False)
+
+    def restart(self) -> None:
+        """Start a stopped server again on the same port."""
+        _launch(self.datadir, self.port)
 
 
 def start(datadir: Path | None = None, port: int | None = None) -> EmbeddedPostgres:
@@ -65,10 +74,14 @@ def start(datadir: Path | None = None, port: int | None = None) -> EmbeddedPostg
     if not (datadir / "PG_VERSION").exists():
         _run(["initdb", "-D", str(datadir), "-U", "postgres", "-A", "trust", "-E", "UTF8",
               "--locale=C", "--no-sync"])
+    _launch(datadir, port)
+    return EmbeddedPostgres(datadir=datadir, port=port, temporary=temporary)
+
+
+def _launch(datadir: Path, port: int) -> None:
     options = f"-h 127.0.0.1 -p {port} -k {datadir} -c fsync=off -c max_connections=300"
     _run(["pg_ctl", "-D", str(datadir), "-w", "-t", "60", "-l", str(datadir / "server.log"),
           "-o", options, "start"])
-    return EmbeddedPostgres(datadir=datadir, port=port, temporary=temporary)
 
 
 def _prepare_dirs(datadir: Path) -> None:

@@ -114,3 +114,55 @@ def test_block_ends_sessions_and_refuses_logins(audited) -> None:
         time.sleep(0.05)
     with psycopg.connect(conninfo(gw, user="marketing_tool")) as conn:
         assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_strict_mode_completes_only_after_the_record_is_durable(sample_dsn, server_dsn):
+    os.environ["PGW_AUDIT_KEY"] = AUDIT_KEY
+    with scratch_database(server_dsn, "pgw_strict") as state:
+        gw = GatewayThread({"upstream": sample_dsn, "rules": str(RULES), "state": state,
+                            "audit_durability": "strict"}).start()
+        try:
+            with psycopg.connect(conninfo(gw), autocommit=True) as conn, \
+                    psycopg.connect(state, autocommit=True) as audit:
+                for i in range(5):
+                    conn.execute("SELECT %s::int AS n", (i,))
+                    # no waiting: the reply came after its record was committed
+                    count = audit.execute(
+                        "SELECT count(*) FROM privacy_gateway.audit_log "
+                        "WHERE statement = 'SELECT $1::int AS n'").fetchone()[0]
+                    assert count == i + 1
+        finally:
+            gw.stop()
+
+
+def test_state_database_down_spools_and_replays(sample_dsn, tmp_path):
+    """Audit records survive a state database outage: spooled, then replayed in order."""
+    from gateway import embedded
+
+    os.environ["PGW_AUDIT_KEY"] = AUDIT_KEY
+    server = embedded.start()
+    try:
+        gw = GatewayThread({"upstream": sample_dsn, "rules": str(RULES),
+                            "state": server.dsn}).start()
+        try:
+            with psycopg.connect(conninfo(gw), autocommit=True) as conn:
+                conn.execute("SELECT 1 AS before_outage")
+                time.sleep(0.5)
+                server.stop_only()
+                for _ in range(10):  # the gateway keeps serving while the state is down
+                    assert conn.execute("SELECT 2 AS during_outage").fetchone() == (2,)
+                time.sleep(1.0)
+                assert gw.gateway.accounting.auditor.degraded
+                server.restart()
+                conn.execute("SELECT 3 AS after_outage")
+            rows = _wait_for(server.dsn, "SELECT 1 FROM privacy_gateway.audit_log WHERE "
+                                         "statement = 'SELECT $1 AS after_outage'", 20)
+            assert rows
+            with psycopg.connect(server.dsn) as state:
+                during = state.execute("SELECT count(*) FROM privacy_gateway.audit_log WHERE "
+                                       "statement = 'SELECT $1 AS during_outage'").fetchone()
+            assert during == (10,)
+        finally:
+            gw.stop()
+    finally:
+        server.stop()
