@@ -24,6 +24,8 @@ from gateway.protocol.buffer import I16, I32
 from gateway.protocol.messages import ErrorResponse, RowDescription, decode
 
 _I16, _I32 = I16.unpack_from, I32.unpack_from
+_HEADER = struct.Struct("!ih").pack  # DataRow length, then its column count
+_I32_PACK = I32.pack
 _NULL = b"\xff\xff\xff\xff"
 _ROW_LIMIT = "54000"
 
@@ -60,6 +62,8 @@ class Run:
     misses: int = 0
     plain: bool = True
     scans: dict[int, Callable[[str], str]] = field(default_factory=dict)
+    subject_tables: tuple[str, ...] = ()
+    touched: tuple[int, ...] = ()  # guarded and scanned cell positions, in order
 
     @property
     def strip(self) -> int:
@@ -71,6 +75,9 @@ class Run:
 
     def update(self) -> None:
         """Rows pass untouched (plain) when there is nothing to strip, guard or limit."""
+        decision = self.prepared.decision
+        self.subject_tables = decision.subject_columns if decision else ()
+        self.touched = tuple(sorted({*self.guards, *self.scans}))
         self.plain = not (self.strip or self.guards or self.scans
                           or self.row_limit is not None)
 
@@ -190,30 +197,46 @@ class Tracker:
         return self._rewrite_row(run, data, start, end)
 
     def _rewrite_row(self, run: Run, data: bytes, start: int, end: int) -> bytes:
+        # Untouched cells travel as slices of the original row; only guarded and scanned
+        # cells are rebuilt, and the subject keys at the end are read and cut off.
         count = _I16(data, start + 5)[0]
         keep = count - run.strip
+        offsets = []  # where each cell starts; one more for the end of the last
         pos = start + 7
-        cells: list[bytes] = []
-        for i in range(count):
+        for _ in range(count):
+            offsets.append(pos)
             length = _I32(data, pos)[0]
-            stop = pos + 4 + (length if length > 0 else 0)
+            pos += 4 + (length if length > 0 else 0)
+        offsets.append(pos)
+        for i in range(keep, count):
+            cell = offsets[i]
+            if _I32(data, cell)[0] >= 0:
+                table = run.subject_tables[i - keep]
+                run.subjects.setdefault(table, set()).add(
+                    _subject(data[cell + 4:offsets[i + 1]], run.binary_subjects))
+        pieces: list[bytes] = []
+        run_start = start + 7
+        for i in run.touched:
             if i >= keep:
-                if length >= 0:
-                    table = run.prepared.decision.subject_columns[i - keep]
-                    run.subjects.setdefault(table, set()).add(
-                        _subject(data[pos + 4:stop], run.binary_subjects))
-            elif i in run.guards and length >= 0:
-                cells.append(_NULL)
-                run.misses += 1
-            elif i in run.scans and length > 0:
-                text = data[pos + 4:stop].decode("utf-8", "surrogateescape")
-                masked = run.scans[i](text).encode("utf-8", "surrogateescape")
-                cells.append(struct.pack("!i", len(masked)) + masked)
-            else:
-                cells.append(data[pos:stop])
-            pos = stop
-        body = struct.pack("!h", keep) + b"".join(cells)
-        return b"D" + struct.pack("!i", len(body) + 4) + body
+                continue
+            cell, stop = offsets[i], offsets[i + 1]
+            if _I32(data, cell)[0] < 0:
+                continue  # NULL stays NULL
+            pieces.append(data[run_start:cell])
+            pieces.append(self._cell(run, i, data[cell + 4:stop]))
+            run_start = stop
+        pieces.append(data[run_start:offsets[keep]])
+        body_length = 2 + sum(len(p) for p in pieces)
+        return b"D" + _HEADER(body_length + 4, keep) + b"".join(pieces)
+
+    @staticmethod
+    def _cell(run: Run, i: int, value: bytes) -> bytes:
+        if i in run.guards:
+            run.misses += 1
+            return _NULL
+        masked = run.scans[i](value.decode("utf-8", "surrogateescape"))
+        encoded = masked.encode("utf-8", "surrogateescape")
+        return _I32_PACK(len(encoded)) + encoded
 
     def copy_data(self) -> None:
         head = self._head()
