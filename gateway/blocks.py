@@ -19,6 +19,8 @@ from typing import Any
 
 import asyncpg
 
+from gateway import tasks
+
 CHANNEL = "privacy_gateway_blocks"
 SUSPENDED_MESSAGE = "access suspended"
 
@@ -190,11 +192,8 @@ class BlockWatcher:
             await asyncio.wait_for(self.connected.wait(), 5)
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await tasks.cancel(self._task)
+        self._task = None
 
     def _apply(self, event: dict[str, Any]) -> None:
         before = set(self.blocks.principals)

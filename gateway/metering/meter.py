@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from gateway import tasks
 from gateway.alerts.model import Alert
 from gateway.metering.detection import DetectionConfig, load_detection
 from gateway.metering.detectors import KEY_SEPARATOR, Detectors
@@ -110,11 +111,8 @@ class Metering:
         self._task = asyncio.create_task(self._run(), name="metering-windows")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await tasks.cancel(self._task)
+        self._task = None
         if self.pool is not None:
             with contextlib.suppress(Exception):
                 await self.evaluate()  # last increments still reach the shared windows
