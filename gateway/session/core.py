@@ -499,6 +499,7 @@ class Session:
                 track(None)
                 if isinstance(found, GatewayError):
                     return self._refuse(found, encode, batch)
+                self.tracker.tag_last(purposes.reply_tag(found))
                 return self._purpose_statement(found, encode, batch)
         decide = self.config.decide
         decision = decide(sql, self.purpose) if decide is not None else None

@@ -156,9 +156,17 @@ def _literal(text: str) -> str:
 
 
 def upstream_equivalent(stmt: PurposeStatement, purpose: str | None) -> str:
-    """The harmless statement sent upstream so the client gets a reply in order."""
+    """The statement sent upstream so the client gets a reply in order.
+
+    SET and RESET close every cursor: one declared WITH HOLD under the old purpose would
+    otherwise keep returning that purpose's view. The client still sees the tag it
+    expects (see reply_tag).
+    """
     if stmt.action == "show":
         return f'SELECT {_literal(purpose or "")}::text AS "{PARAMETER}"'
-    if stmt.action == "reset":
-        return "RESET privacy_gateway.purpose"
-    return f"SET privacy_gateway.purpose = {_literal(stmt.value or '')}"
+    return "CLOSE ALL"
+
+
+def reply_tag(stmt: PurposeStatement) -> bytes | None:
+    """The CommandComplete tag the client expects in place of the upstream one."""
+    return {"set": b"SET\0", "reset": b"RESET\0"}.get(stmt.action)

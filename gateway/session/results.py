@@ -43,6 +43,7 @@ class Prepared:
     decision: Decision | None
     guards: tuple[int, ...] = ()
     described: bytes | None = None  # the last RowDescription body (clients re-describe)
+    tag: bytes | None = None  # a CommandComplete tag to send in place of the server's
 
 
 @dataclass(slots=True)
@@ -94,12 +95,13 @@ class Tracker:
     _queue: deque = field(default_factory=deque)  # ("run"|"describe"|"sync", object)
     _statements: dict[str, Prepared] = field(default_factory=dict)
     _portals: dict[str, tuple[Prepared, bool]] = field(default_factory=dict)
+    _last: Prepared | None = None
 
     # ------------------------------------------------------------ what the client sent
 
     def query(self, sql: str, decision: Decision | None, row_limit: int | None) -> None:
-        run = Run(Prepared(sql, decision), self.clock(), row_limit,
-                  scans=self._scans(decision))
+        self._last = Prepared(sql, decision)
+        run = Run(self._last, self.clock(), row_limit, scans=self._scans(decision))
         self._queue.append(("query", run))
 
     def _scans(self, decision: Decision | None) -> dict[int, Callable[[str], str]]:
@@ -108,7 +110,11 @@ class Tracker:
         return {i: self.maskers(entities) for i, entities in decision.scan_columns}
 
     def parse(self, name: str, sql: str, decision: Decision | None) -> None:
-        self._statements[name] = Prepared(sql, decision)
+        self._statements[name] = self._last = Prepared(sql, decision)
+
+    def tag_last(self, tag: bytes | None) -> None:
+        """The statement just noted answers with this tag (the gateway's own statements)."""
+        self._last.tag = tag
 
     def prepared(self, name: str) -> Prepared | None:
         return self._statements.get(name)
@@ -252,6 +258,8 @@ class Tracker:
         run.tag = body
         if kind == "run":
             self._finish(self._queue.popleft()[1])
+        if run.prepared.tag is not None:
+            return b"C" + I32.pack(len(run.prepared.tag) + 4) + run.prepared.tag
         if run.cut:
             run.sqlstate = _ROW_LIMIT
             return ErrorResponse.build(

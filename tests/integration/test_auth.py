@@ -128,3 +128,16 @@ def test_purpose_change_invalidates_prepared_statements_and_waits_for_transactio
         again = pgconn.prepare(b"s2", sql)
         assert again.status == psycopg.pq.ExecStatus.COMMAND_OK
         assert b"*" in pgconn.exec_prepared(b"s2", [b"900001"]).get_value(0, 0)
+
+
+def test_purpose_change_closes_held_cursors(gateway):
+    with psycopg.connect(conninfo(gateway, user="risk_analyst", purpose="risk_control"),
+                         autocommit=True) as conn:
+        conn.execute("BEGIN")
+        conn.execute("DECLARE held CURSOR WITH HOLD FOR SELECT phone FROM customers "
+                     "WHERE id = 900001")
+        conn.execute("COMMIT")
+        cur = conn.execute("SET privacy.purpose = 'customer_service'")
+        assert cur.statusmessage == "SET"
+        with pytest.raises(psycopg.errors.InvalidCursorName):
+            conn.execute("FETCH ALL FROM held")
