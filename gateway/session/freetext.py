@@ -38,12 +38,19 @@ def text_masker(entities: tuple[str, ...], rules: Rules) -> Callable[[str], str]
     def mask(text: str) -> str:
         text = fallback(text)
         if scanner is not None and (always or _RESIDUE.search(text)):
+            if len(text) > MAX_SCANNED_CHARS:
+                # presidio over a huge cell could hold the event loop for seconds; what
+                # cannot be checked in bounded time is not shown (fail closed)
+                return REDACTED.format(len(text))
             text = scanner.scan(text) or text
         return text
 
     return mask
 
 
+# Cells longer than this that need the detector are redacted whole rather than scanned.
+MAX_SCANNED_CHARS = 65536
+REDACTED = "[privacy gateway: {} characters not shown]"
 # Entities the pattern masker covers in their plain form.
 _PATTERN_FLOOR = frozenset({"CN_MOBILE", "CN_ID_CARD", "CN_BANK_CARD", "EMAIL_ADDRESS"})
 # What may still hide one of them after the patterns ran: seven or more digits (ASCII or

@@ -1,0 +1,38 @@
+"""Free text in the result stream: patterns, the detector for residues, bounded time."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from gateway.policy.rules import load_rules
+from gateway.session.freetext import MAX_SCANNED_CHARS, text_masker
+
+RULES = load_rules(Path(__file__).resolve().parents[2] / "rules" / "customers.yaml")
+MASK = text_masker(("CN_MOBILE", "CN_ID_CARD", "CN_BANK_CARD", "EMAIL_ADDRESS"), RULES)
+
+
+@pytest.mark.parametrize(("text", "masked"), [
+    ("家属电话17821783965，白天方便接听。", "家属电话178****3965，白天方便接听。"),
+    ("手机１３８１２３４５６７８", "手机１３８****５６７８"),          # full-width digits
+    ("邮件 zhangsan@example.cn", "邮件 z***@example.cn"),
+    ("身份证11010519491231002X", "身份证110105********002X"),
+    ("订单号20231127 金额 300", "订单号20231127 金额 300"),          # not personal data
+    ("投诉处理完毕。", "投诉处理完毕。"),
+])
+def test_masking(text: str, masked: str) -> None:
+    assert MASK(text) == masked
+
+
+def test_separated_digits_reach_the_detector() -> None:
+    assert "1234" not in MASK("客户手机 138 1234 5678 请回电")
+
+
+def test_a_huge_cell_that_needs_the_detector_is_redacted_in_bounded_time() -> None:
+    cell = "电话 138 1234 5678，" * (MAX_SCANNED_CHARS // 10)
+    started = time.monotonic()
+    out = MASK(cell)
+    assert time.monotonic() - started < 2
+    assert out.startswith("[privacy gateway:") and "5678" not in out
