@@ -425,7 +425,7 @@ class Session:
         tracker = self.tracker
         if type_byte == _EXECUTE:
             portal = _cstring(data, start + 5)[0]
-            tracker.execute(portal, self._limit_for(tracker.portal_decision(portal)))
+            tracker.execute(portal, self._row_limit)
         elif type_byte == _BIND:
             portal, pos = _cstring(data, start + 5)
             statement, pos = _cstring(data, pos)

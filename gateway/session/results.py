@@ -27,6 +27,7 @@ _I16, _I32 = I16.unpack_from, I32.unpack_from
 _HEADER = struct.Struct("!ih").pack  # DataRow length, then its column count
 _I32_PACK = I32.pack
 _NULL = b"\xff\xff\xff\xff"
+_NO_SCANS: dict = {}  # shared, never written: most runs scan nothing
 _ROW_LIMIT = "54000"
 
 # origin(table_oid, attnum) -> True when that base column must not reach the client clear
@@ -68,8 +69,7 @@ class Run:
 
     @property
     def strip(self) -> int:
-        decision = self.prepared.decision
-        return len(decision.subject_columns) if decision else 0
+        return len(self.subject_tables)
 
     def __post_init__(self) -> None:
         self.update()
@@ -78,8 +78,9 @@ class Run:
         """Rows pass untouched (plain) when there is nothing to strip, guard or limit."""
         decision = self.prepared.decision
         self.subject_tables = decision.subject_columns if decision else ()
-        self.touched = tuple(sorted({*self.guards, *self.scans}))
-        self.plain = not (self.strip or self.guards or self.scans
+        guards, scans = self.guards, self.scans
+        self.touched = tuple(sorted({*guards, *scans})) if guards or scans else ()
+        self.plain = not (self.subject_tables or guards or scans
                           or self.row_limit is not None)
 
 
@@ -106,7 +107,7 @@ class Tracker:
 
     def _scans(self, decision: Decision | None) -> dict[int, Callable[[str], str]]:
         if decision is None or not decision.scan_columns or self.maskers is None:
-            return {}
+            return _NO_SCANS
         return {i: self.maskers(entities) for i, entities in decision.scan_columns}
 
     def parse(self, name: str, sql: str, decision: Decision | None) -> None:
@@ -124,19 +125,20 @@ class Tracker:
         if prepared is not None:
             self._portals[portal] = (prepared, binary_subjects)
 
-    def portal_decision(self, portal: str) -> Decision | None:
-        prepared = self._portals.get(portal, (None,))[0]
-        return prepared.decision if prepared else None
-
     def describe(self, kind: str, name: str) -> None:
         target = self._statements.get(name) if kind == "S" else self._portals.get(name, (None,))[0]
         self._queue.append(("describe", target))
 
     def execute(self, portal: str, row_limit: int | None) -> None:
+        """An Execute; row_limit applies when the statement reads classified tables."""
         prepared, binary = self._portals.get(portal, (None, False))
-        run = Run(prepared or Prepared("", None), self.clock(), row_limit, binary,
-                  prepared.guards if prepared else (),
-                  scans=self._scans(prepared.decision if prepared else None))
+        if prepared is None:
+            run = Run(Prepared("", None), self.clock())
+        else:
+            decision = prepared.decision
+            classified = decision is not None and decision.tables
+            run = Run(prepared, self.clock(), row_limit if classified else None, binary,
+                      prepared.guards, scans=self._scans(decision))
         self._queue.append(("run", run))
 
     def sync(self) -> None:
