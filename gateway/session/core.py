@@ -474,8 +474,7 @@ class Session:
             self.statements += 1
             sql = decode(codes.QUERY, body, backend=False).sql
             self._statement(sql, lambda text: Query(text).encode(),
-                            lambda decision: self.tracker.query(sql, decision,
-                                                                self._limit_for(decision)))
+                            lambda decision: self.tracker.query(sql, decision, self._row_limit))
         elif type_byte == _PARSE:
             self.statements += 1
             msg = decode(codes.PARSE, body, backend=False)
@@ -536,10 +535,6 @@ class Session:
         if problem is None and self.config.frozen(purpose):
             problem = error("insufficient_privilege", f'purpose "{purpose}" is suspended')
         return problem
-
-    def _limit_for(self, decision: Decision | None) -> int | None:
-        """rows_per_query applies to statements that read classified tables."""
-        return self._row_limit if decision is not None and decision.tables else None
 
     def _bind_purpose(self, purpose: str | None) -> None:
         self.purpose = purpose

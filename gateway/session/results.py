@@ -101,8 +101,10 @@ class Tracker:
     # ------------------------------------------------------------ what the client sent
 
     def query(self, sql: str, decision: Decision | None, row_limit: int | None) -> None:
+        """A simple Query; row_limit applies when it reads classified tables."""
         self._last = Prepared(sql, decision)
-        run = Run(self._last, self.clock(), row_limit, scans=self._scans(decision))
+        run = Run(self._last, self.clock(), _limit(decision, row_limit),
+                  scans=self._scans(decision))
         self._queue.append(("query", run))
 
     def _scans(self, decision: Decision | None) -> dict[int, Callable[[str], str]]:
@@ -136,8 +138,7 @@ class Tracker:
             run = Run(Prepared("", None), self.clock())
         else:
             decision = prepared.decision
-            classified = decision is not None and decision.tables
-            run = Run(prepared, self.clock(), row_limit if classified else None, binary,
+            run = Run(prepared, self.clock(), _limit(decision, row_limit), binary,
                       prepared.guards, scans=self._scans(decision))
         self._queue.append(("run", run))
 
@@ -319,6 +320,11 @@ class Tracker:
     def _finish(self, run: Run) -> None:
         self.misses += run.misses
         self.finished.append(run)
+
+
+def _limit(decision: Decision | None, row_limit: int | None) -> int | None:
+    """rows_per_query applies to statements that read classified tables only."""
+    return row_limit if decision is not None and decision.tables else None
 
 
 def _subject(raw: bytes, binary: bool) -> str:

@@ -35,13 +35,21 @@ def test_subject_columns_are_stripped_and_collected() -> None:
 
 def test_row_limit_cuts_the_result_with_an_error() -> None:
     tracker = Tracker()
-    tracker.query("SELECT ...", None, 2)
+    classified = Decision(sql="SELECT ...", kind="select", tables=frozenset({"public.orders"}))
+    tracker.query("SELECT ...", classified, 2)
     rows = [_feed_row(tracker, _row(b"x")) for _ in range(4)]
     assert rows[:2] == [None, None] and rows[2:] == [b"", b""]
     error = tracker.command_complete(b"SELECT 4\0")
     assert m.decode(b"E", error[5:], True).get("C") == "54000"
     tracker.ready()
     assert tracker.finished[0].sqlstate == "54000"
+
+
+def test_row_limit_leaves_unclassified_statements_alone() -> None:
+    tracker = Tracker()
+    tracker.query("SELECT g FROM generate_series(1, 4) g", None, 2)
+    assert [_feed_row(tracker, _row(b"x")) for _ in range(4)] == [None] * 4
+    assert tracker.command_complete(b"SELECT 4\0") is None
 
 
 def test_errors_that_may_quote_values_are_redacted() -> None:
