@@ -41,6 +41,8 @@ from gateway.state import connect as state
 log = logging.getLogger("gateway")
 _instances = itertools.count(1)
 CATALOG_RETRY_SECONDS = 2.0
+# What reading the upstream catalog can fail with while the database is away.
+_UPSTREAM_ERRORS = (OSError, asyncpg.PostgresError, TimeoutError)
 NO_CATALOG = Decision(sql=None, kind="refused", refusal=Refusal(
     "42501", "privacy gateway: cannot verify statements until the upstream catalog is read"))
 
@@ -83,6 +85,7 @@ class Gateway:
             metric("rules_reloads").labels(outcome="failed").inc()
             return False
         self.rules = rules
+        self._maskers.clear()  # masks come from the rules' classes
         if self.policy is not None:
             self.policy.replace(rules=rules)
             asyncio.get_running_loop().create_task(self.refresh_catalog())
@@ -104,7 +107,7 @@ class Gateway:
         """Re-read what the rewrite needs from the upstream catalog (tables, views ...)."""
         try:
             catalog = await self._load_catalog(self.upstream())
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        except _UPSTREAM_ERRORS as exc:
             log.error("catalog refresh failed (%s); keeping the previous one",
                       type(exc).__name__)
             return
@@ -124,7 +127,7 @@ class Gateway:
         and refuse statements meanwhile (fail closed) rather than refuse to start."""
         try:
             await self._start_policy_once(upstream)
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        except _UPSTREAM_ERRORS as exc:
             log.error("upstream catalog unavailable (%s); retrying", type(exc).__name__)
             self._retry = asyncio.get_running_loop().create_task(self._retry_policy(upstream))
 
@@ -133,7 +136,7 @@ class Gateway:
             await asyncio.sleep(CATALOG_RETRY_SECONDS)
             try:
                 await self._start_policy_once(upstream)
-            except (OSError, asyncpg.PostgresError, TimeoutError):
+            except _UPSTREAM_ERRORS:
                 continue
 
     async def _start_policy_once(self, upstream: Upstream) -> None:
@@ -145,10 +148,9 @@ class Gateway:
 
     def maskers(self, entities: tuple[str, ...]) -> Callable[[str], str]:
         """The free-text masker for these entities under the current rules (cached)."""
-        key = (entities, self.rules.version)
-        found = self._maskers.get(key)
+        found = self._maskers.get(entities)
         if found is None:
-            found = self._maskers[key] = text_masker(entities, self.rules)
+            found = self._maskers[entities] = text_masker(entities, self.rules)
         return found
 
     def decide(self, sql: str, purpose: str | None) -> Decision:
@@ -237,7 +239,7 @@ class Gateway:
         try:
             async with self.accounting.pool.acquire() as conn:
                 await blocks.migrate(conn)
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        except _UPSTREAM_ERRORS as exc:
             log.error("block list tables not checked (%s); state database down?",
                       type(exc).__name__)
         self.watcher = BlockWatcher(lambda: state.connect(dsn, password),
