@@ -34,6 +34,7 @@ from gateway.session import tls
 from gateway.session.accounting import SessionAccounting
 from gateway.session.core import SessionConfig
 from gateway.session.freetext import text_masker, warm_up
+from gateway.session.results import column_guards
 from gateway.session.server import Limits, Listener
 from gateway.session.upstream import Upstream, parse_dsn
 from gateway.state import connect as state
@@ -170,6 +171,18 @@ class Gateway:
         bound = self.rules.purposes.get(purpose) if purpose else None
         return cls is not None and (bound is None or bound.treatment(cls.name) != "show")
 
+    def row_guards(self, body: bytes, purpose: str | None) -> tuple[int, ...]:
+        """The guarded columns of a RowDescription (see guard), cached with the policy."""
+        policy = self.policy
+        if policy is None:
+            return ()
+        key = (body, purpose)
+        found = policy.described.get(key)
+        if found is None:
+            found = column_guards(body, lambda oid, att: self.guard(oid, att, purpose))
+            policy.remember_description(key, found)
+        return found
+
     def upstream(self) -> Upstream:
         if not self.config.upstream:
             raise StartupError("upstream: no upstream database configured")
@@ -202,7 +215,7 @@ class Gateway:
             tls_required=self.config.tls["client"] == "require",
             certificate_pem=pem, blocked=self.is_blocked, frozen=self.is_frozen,
             decide=self.decide if self.enforce else None,
-            guard=self.guard if self.enforce else None,
+            row_guards=self.row_guards if self.enforce else None,
             maskers=self.maskers if self.enforce else None)
         limits = Limits(max_clients=int(self.config.max_clients),
                         startup_timeout=float(self.config.startup_timeout),

@@ -78,6 +78,9 @@ class Decision:
         output columns (0-based, not counting the trailing subject columns) holding clear
         free text that the session must pass through freetext.masker(entities, rules)
         before forwarding each DataRow (text and binary format alike: UTF-8 text).
+    verbatim: True for a decision shared by every statement of one literal shape (see
+        fastpath.literal_shape): the statement is forwarded as the client sent it, and
+        `sql` holds only the first text that was decided.
     redact_errors: True when the statement touches a classified table: an ErrorResponse
         for it may quote stored values (e.g. "Failing row contains (...)" in DETAIL), so
         the session forwards only severity, SQLSTATE and message (drops D, H, W, and the
@@ -94,6 +97,7 @@ class Decision:
     statements: tuple[StatementInfo, ...] = field(default_factory=tuple)
     purpose: str | None = None
     redact_errors: bool = False
+    verbatim: bool = False
     scan_columns: tuple[tuple[int, tuple[str, ...]], ...] = ()
 
     @property

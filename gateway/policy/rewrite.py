@@ -23,7 +23,7 @@ from gateway.policy.decision import (
     Refused,
     StatementInfo,
 )
-from gateway.policy.fastpath import plain_select, sensitive_names
+from gateway.policy.fastpath import literal_shape, plain_select, sensitive_names
 from gateway.policy.masks import MaskKeyMissing
 from gateway.policy.model import Purpose, Rules
 from gateway.policy.scope import Scope
@@ -154,6 +154,11 @@ class PolicyCache:
         self.size = size
         self._entries: OrderedDict[tuple, Decision] = OrderedDict()
         self._memo: dict = {}
+        # Plain SELECTs by literal shape and purpose: texts with inline literals differ
+        # on every call, their shape does not.
+        self._plain: dict[tuple[str, str | None], Decision] = {}
+        # (RowDescription body, purpose) -> guarded result columns, for the session layer
+        self.described: dict[tuple[bytes, str | None], tuple[int, ...]] = {}
         self._stamp = (rules.version, catalog.version)
         self._sensitive = sensitive_names(rules, catalog)
         self.hits = self.misses = 0
@@ -167,12 +172,21 @@ class PolicyCache:
             entries.move_to_end(key)
             self.hits += 1
             return decision
+        shape = literal_shape(sql)
+        if shape is not None:
+            decision = self._plain.get((shape, purpose))
+            if decision is not None:
+                self.hits += 1
+                return decision
         self.misses += 1
         bound = self.rules.purposes.get(purpose) if purpose is not None else None
         if purpose is not None and bound is None:
             decision = _refusal("42501", f"purpose {purpose} is not defined in the rules", purpose)
         elif plain_select(sql, self._sensitive):
-            decision = Decision(sql=sql, kind="select", purpose=purpose)
+            decision = Decision(sql=sql, kind="select", purpose=purpose, verbatim=True)
+            if shape is not None:
+                self._remember_shape((shape, purpose), decision)
+                return decision
         else:
             decision = rewrite(sql, bound, self.rules, self.catalog, self.mask_key, self._memo,
                                self.gateway_scan)
@@ -181,6 +195,17 @@ class PolicyCache:
             entries.popitem(last=False)
         return decision
 
+    def remember_description(self, key: tuple[bytes, str | None],
+                             guards: tuple[int, ...]) -> None:
+        if len(self.described) >= self.size:
+            self.described.clear()
+        self.described[key] = guards
+
+    def _remember_shape(self, key: tuple[str, str | None], decision: Decision) -> None:
+        if len(self._plain) >= self.size:
+            self._plain.clear()  # rare: an application with thousands of statement shapes
+        self._plain[key] = decision
+
     def replace(self, rules: Rules | None = None, catalog: Catalog | None = None) -> None:
         """Swap in new rules and/or catalog (a reload); old decisions are dropped."""
         self.rules = rules or self.rules
@@ -188,4 +213,6 @@ class PolicyCache:
         self._stamp = (self.rules.version, self.catalog.version)
         self._sensitive = sensitive_names(self.rules, self.catalog)
         self._entries.clear()
+        self._plain.clear()
+        self.described.clear()
         self._memo.clear()

@@ -6,11 +6,12 @@ messages the session inspects or writes itself, for tests and for tools.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from gateway.protocol import codes
-from gateway.protocol.buffer import Reader, cstr, frame, i16, i32, value
+from gateway.protocol.buffer import ENCODING, ERRORS, I16, Reader, cstr, frame, i16, i32, value
 from gateway.protocol.errors import ProtocolError
 
 
@@ -489,3 +490,38 @@ def decode(type_byte: bytes, body: bytes | memoryview, backend: bool) -> Message
     msg = cls.read(r)
     r.end()
     return msg
+
+
+# ---------------------------------------------------------------- hot-path readers
+# The session reads every Query and Parse; these read them in place, without building a
+# message object, and fail exactly where decode() would.
+
+
+def query_text(data: bytes, start: int, end: int) -> str:
+    """The SQL of the Query whose body is data[start:end]."""
+    stop = data.find(b"\0", start, end)
+    if stop < 0:
+        raise ProtocolError("string is not terminated")
+    if stop != end - 1:
+        raise ProtocolError("message is longer than its fields")
+    return data[start:stop].decode(ENCODING, ERRORS)
+
+
+def parse_fields(data: bytes, start: int, end: int) -> tuple[str, str, tuple[int, ...]]:
+    """(statement name, SQL, parameter type OIDs) of the Parse whose body is data[start:end]."""
+    stop = data.find(b"\0", start, end)
+    sql_stop = data.find(b"\0", stop + 1, end) if stop >= 0 else -1
+    if sql_stop < 0:
+        raise ProtocolError("string is not terminated")
+    if sql_stop + 3 > end:
+        raise ProtocolError("message is shorter than its fields")
+    count = I16.unpack_from(data, sql_stop + 1)[0]
+    if count < 0:
+        raise ProtocolError("negative count")
+    types_at = sql_stop + 3
+    if types_at + 4 * count != end:
+        raise ProtocolError("message is " + ("shorter" if types_at + 4 * count > end
+                                               else "longer") + " than its fields")
+    types = struct.unpack_from(f"!{count}i", data, types_at) if count else ()
+    return (data[start:stop].decode(ENCODING, ERRORS),
+            data[stop + 1:sql_stop].decode(ENCODING, ERRORS), types)

@@ -30,6 +30,8 @@ from gateway.protocol.messages import (
     Query,
     ReadyForQuery,
     decode,
+    parse_fields,
+    query_text,
 )
 from gateway.protocol.startup import (
     CancelRequest,
@@ -70,8 +72,9 @@ _length = I32.unpack_from
 
 # The policy: (SQL text, purpose name or None) -> Decision (text to send, or a refusal).
 Decide = Callable[[str, "str | None"], Decision]
-# (table oid, attnum, purpose) -> True when that base column must not reach a client clear.
-GuardColumn = Callable[[int, int, "str | None"], bool]
+# (RowDescription body, purpose) -> positions of the columns that come straight from a
+# classified base column the purpose may not see in clear.
+RowGuards = Callable[[bytes, "str | None"], tuple[int, ...]]
 
 
 @dataclass
@@ -84,7 +87,7 @@ class SessionConfig:
     tls_required: bool = False
     certificate_pem: str | None = None  # for SCRAM-SHA-256-PLUS channel binding
     decide: Decide | None = None  # None: statements pass as they are (no policy)
-    guard: GuardColumn | None = None
+    row_guards: RowGuards | None = None
     maskers: Maskers | None = None  # free-text maskers for Decision.scan_columns
     blocked: Callable[[str], bool] = lambda principal: False
     frozen: Callable[[str], bool] = lambda purpose: False
@@ -127,9 +130,9 @@ class Session:
     _row_limit: int | None = None
 
     def __post_init__(self) -> None:
-        guard = self.config.guard
+        guards = self.config.row_guards
         self.tracker = Tracker(
-            guard=(lambda oid, att: guard(oid, att, self.purpose)) if guard else None,
+            row_guards=(lambda body: guards(body, self.purpose)) if guards else None,
             maskers=self.config.maskers, clock=self.config.clock)
 
     @property
@@ -407,12 +410,16 @@ class Session:
                             out.append(memoryview(data)[run:pos])
                         out.append(replacement)
                         run = end
-                else:
-                    if run < pos:
-                        out.append(memoryview(data)[run:pos])
-                    run = end
-                    self._inspect(type_byte, data, pos, end)
+                else:  # Query, Parse, FunctionCall, Terminate
+                    replacement = self._inspect(type_byte, data, pos, end)
+                    if replacement is not None:
+                        if run < pos:
+                            out.append(memoryview(data)[run:pos])
+                        out.append(replacement)
+                        run = end
                     if self.phase == "closed":
+                        if run < end:
+                            out.append(memoryview(data)[run:end])
                         return
             pos = end
         if run < pos:
@@ -463,72 +470,72 @@ class Session:
         return Bind(msg.portal, msg.statement, msg.param_formats, msg.params,
                     formats + (0,) * extra).encode()
 
-    def _inspect(self, type_byte: int, buf: bytes, start: int, end: int) -> None:
-        body = buf[start + 5:end]
+    def _inspect(self, type_byte: int, buf: bytes, start: int, end: int) -> bytes | None:
+        """Decide a Query, Parse or FunctionCall, note a Terminate; what to send in its place
+        (a rewrite or a refusal), or None to forward it as the client sent it."""
         if type_byte == _TERMINATE:
-            self.to_server.append(buf[start:end])
             self.phase = "closed"
             self.actions.append(Close("client terminated"))
-        elif type_byte == _QUERY:
+            return None
+        if type_byte == _QUERY:
             self._syncs_sent += 1
             self.statements += 1
-            sql = decode(codes.QUERY, body, backend=False).sql
-            self._statement(sql, lambda text: Query(text).encode(),
-                            lambda decision: self.tracker.query(sql, decision, self._row_limit))
-        elif type_byte == _PARSE:
+            sql = query_text(buf, start + 5, end)
+            return self._statement(
+                sql, _encode_query, self._syncs_sent,
+                lambda decision: self.tracker.query(sql, decision, self._row_limit))
+        if type_byte == _PARSE:
             self.statements += 1
-            msg = decode(codes.PARSE, body, backend=False)
-            self._statement(msg.sql, lambda text: Parse(msg.name, text, msg.param_types).encode(),
-                            lambda decision: self.tracker.parse(msg.name, msg.sql, decision),
-                            original=bytes(buf[start:end]))
-        else:  # FunctionCall: calls any function by OID, beyond any analysis
-            self._syncs_sent += 1
-            self.tracker.query("", None, None)
-            self._refuse(error("insufficient_privilege",
-                               "privacy gateway: cannot verify a function call message"),
-                         lambda text: Query(text).encode(), self._syncs_sent)
+            name, sql, types = parse_fields(buf, start + 5, end)
+            return self._statement(
+                sql, lambda text: Parse(name, text, types).encode(), self._syncs_sent + 1,
+                lambda decision: self.tracker.parse(name, sql, decision))
+        # FunctionCall: calls any function by OID, beyond any analysis
+        self._syncs_sent += 1
+        self.tracker.query("", None, None)
+        return self._refusal(error("insufficient_privilege",
+                                   "privacy gateway: cannot verify a function call message"),
+                             _encode_query, self._syncs_sent)
 
-    def _statement(self, sql: str, encode: Callable[[str], bytes],
-                   track: Callable[[Decision | None], None], original: bytes | None = None) -> None:
-        """Decide one Query or Parse: forward it (perhaps rewritten) or refuse it in order."""
-        batch = self._syncs_sent if original is None else self._syncs_sent + 1
+    def _statement(self, sql: str, encode: Callable[[str], bytes], batch: int,
+                   track: Callable[[Decision | None], None]) -> bytes | None:
+        """Decide one Query or Parse: None to forward it as it is, else its rewrite or a
+        statement that fails in order (a refusal)."""
         if purposes.mentions_reserved(sql):
             found = purposes.parse_statement(sql)
             if found is not None:
                 track(None)
                 if isinstance(found, GatewayError):
-                    return self._refuse(found, encode, batch)
+                    return self._refusal(found, encode, batch)
                 self.tracker.tag_last(purposes.reply_tag(found))
                 return self._purpose_statement(found, encode, batch)
         decide = self.config.decide
-        decision = decide(sql, self.purpose) if decide is not None else None
+        if decide is None:
+            track(None)
+            return None
+        decision = decide(sql, self.purpose)
         track(decision)
-        if decision is None:
-            text = sql
-        elif decision.refusal is not None:
+        if decision.verbatim:
+            return None
+        if decision.refusal is not None:
             refusal = decision.refusal
-            return self._refuse(GatewayError(refusal.sqlstate, refusal.message), encode, batch)
-        else:
-            text = decision.sql
-        if text is sql and original is not None:
-            self.to_server.append(original)
-        else:
-            self.to_server.append(encode(text))
+            return self._refusal(GatewayError(refusal.sqlstate, refusal.message), encode, batch)
+        return None if decision.sql == sql else encode(decision.sql)
 
     def _purpose_statement(self, stmt: purposes.PurposeStatement,
-                           encode: Callable[[str], bytes], batch: int) -> None:
+                           encode: Callable[[str], bytes], batch: int) -> bytes:
         if stmt.action != "show" and self.transaction != codes.IDLE:
             # Cursors and statements of the transaction were rewritten for the old purpose.
-            return self._refuse(error("feature_not_supported", f"{purposes.PARAMETER} cannot "
-                                      "change inside a transaction block"), encode, batch)
+            return self._refusal(error("feature_not_supported", f"{purposes.PARAMETER} "
+                                       "cannot change inside a transaction block"), encode, batch)
         if stmt.action == "set":
             problem = self._purpose_problem(stmt.value)
             if problem:
-                return self._refuse(problem, encode, batch)
+                return self._refusal(problem, encode, batch)
             self._bind_purpose(stmt.value)
         elif stmt.action == "reset":
             self._bind_purpose(purposes.default_purpose(self.principal))
-        self.to_server.append(encode(purposes.upstream_equivalent(stmt, self.purpose)))
+        return encode(purposes.upstream_equivalent(stmt, self.purpose))
 
     def _purpose_problem(self, purpose: str) -> GatewayError | None:
         problem = purposes.check_purpose(self.config.rules(), self.principal, purpose)
@@ -540,9 +547,6 @@ class Session:
         self.purpose = purpose
         bound = self.config.rules().purposes.get(purpose) if purpose else None
         self._row_limit = bound.limits.rows_per_query if bound else None
-
-    def _refuse(self, exc: GatewayError, encode: Callable[[str], bytes], batch: int) -> None:
-        self.to_server.append(self._refusal(exc, encode, batch))
 
     def _refusal(self, exc: GatewayError, encode: Callable[[str], bytes], batch: int) -> bytes:
         """A statement the server fails at once, in order; its error is replaced by exc."""
@@ -572,6 +576,10 @@ def _cstring(data: bytes, start: int) -> tuple[str, int]:
     """A NUL-terminated name at start, and where the next field begins."""
     stop = data.index(0, start)
     return data[start:stop].decode("utf-8", "surrogateescape"), stop + 1
+
+
+def _encode_query(text: str) -> bytes:
+    return Query(text).encode()
 
 
 def _error(exc: GatewayError) -> bytes:

@@ -32,6 +32,9 @@ _ROW_LIMIT = "54000"
 
 # origin(table_oid, attnum) -> True when that base column must not reach the client clear
 Guard = Callable[[int, int], bool]
+# RowDescription body -> positions of the columns that Guard flags (cached by the caller:
+# applications describe the same few shapes again and again)
+RowGuards = Callable[[bytes], tuple[int, ...]]
 # entities -> a function masking them inside a free-text value
 Maskers = Callable[[tuple[str, ...]], Callable[[str], str]]
 
@@ -88,7 +91,7 @@ class Run:
 class Tracker:
     """Attributes server responses to statements, in the order the client sent them."""
 
-    guard: Guard | None = None
+    row_guards: RowGuards | None = None
     maskers: Maskers | None = None
     clock: Callable[[], float] = lambda: 0.0
     finished: list[Run] = field(default_factory=list)
@@ -168,19 +171,21 @@ class Tracker:
                 item.update()
             return None
         prepared.described = bytes(body)
-        message = decode(b"T", body, backend=True)
-        fields = message.fields
+        guards = self.row_guards(body) if self.row_guards else ()
+        replacement = None
         if strip:
-            fields = fields[:-strip]
-        scanned = {i for i, _ in prepared.decision.scan_columns} if prepared.decision else set()
-        guards = tuple(i for i, f in enumerate(fields)  # scanned columns we mask ourselves
-                       if f.table_oid and i not in scanned and self.guard
-                       and self.guard(f.table_oid, f.column))
+            fields = decode(b"T", body, backend=True).fields[:-strip]
+            guards = tuple(i for i in guards if i < len(fields))
+            replacement = RowDescription(fields).encode()
+        scans = prepared.decision.scan_columns if prepared.decision else ()
+        if scans and guards:  # scanned columns we mask ourselves
+            scanned = {i for i, _ in scans}
+            guards = tuple(i for i in guards if i not in scanned)
         prepared.guards = guards
         if kind != "describe":
             item.guards = guards
             item.update()
-        return RowDescription(fields).encode() if strip else None
+        return replacement
 
     def no_data(self) -> None:
         head = self._head()
@@ -320,6 +325,12 @@ class Tracker:
     def _finish(self, run: Run) -> None:
         self.misses += run.misses
         self.finished.append(run)
+
+
+def column_guards(body: bytes, guard: Guard) -> tuple[int, ...]:
+    """Positions of the columns of a RowDescription body that come from a guarded column."""
+    fields = decode(b"T", body, backend=True).fields
+    return tuple(i for i, f in enumerate(fields) if f.table_oid and guard(f.table_oid, f.column))
 
 
 def _limit(decision: Decision | None, row_limit: int | None) -> int | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gateway.policy.decision import Decision
 from gateway.protocol import messages as m
-from gateway.session.results import Tracker
+from gateway.session.results import Tracker, column_guards
 
 SUBJECT = Decision(sql="SELECT ...", kind="select", tables=frozenset({"public.customers"}),
                    subject_columns=("public.customers",), redact_errors=True,
@@ -94,7 +94,8 @@ def test_error_in_a_pipeline_ends_everything_up_to_sync() -> None:
 
 
 def test_guarded_columns_are_nulled_and_counted() -> None:
-    tracker = Tracker(guard=lambda oid, attnum: (oid, attnum) == (16384, 3))
+    guard = lambda oid, attnum: (oid, attnum) == (16384, 3)  # noqa: E731
+    tracker = Tracker(row_guards=lambda body: column_guards(body, guard))
     tracker.query("SELECT phone FROM v", None, None)
     fields = (m.Field("phone", table_oid=16384, column=3),)
     tracker.row_description(m.RowDescription(fields).encode()[5:])
