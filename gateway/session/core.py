@@ -173,7 +173,7 @@ class Session:
         if self._outbuf:
             data = self._whole(self._outbuf, data)
         size, pos, run = len(data), 0, 0
-        out = self.to_client
+        out, data_row = self.to_client, self.tracker.data_row
         while size - pos >= 5:
             length = _length(data, pos + 1)[0]
             end = pos + 1 + length
@@ -184,7 +184,8 @@ class Session:
                 break
             type_byte = data[pos]
             if type_byte in _TRACKED_SERVER:
-                replacement = self._server_message(type_byte, data, pos, end)
+                replacement = (data_row(data, pos, end) if type_byte == _DATA_ROW
+                               else self._server_message(type_byte, data, pos, end))
                 if replacement is not None:
                     if run < pos:
                         out.append(memoryview(data)[run:pos])
@@ -199,10 +200,9 @@ class Session:
 
     def _server_message(self, type_byte: int, data: bytes, start: int,
                         end: int) -> bytes | None:
-        """Let the tracker see one server message; a replacement, b'' to drop, or None."""
+        """Let the tracker see one server message other than a DataRow (the caller hands
+        those over itself); a replacement, b'' to drop, or None."""
         tracker = self.tracker
-        if type_byte == _DATA_ROW:
-            return tracker.data_row(data, start, end)
         if type_byte == _READY:
             self.transaction = data[end - 1:end]
             self._syncs_done += 1

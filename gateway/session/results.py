@@ -50,38 +50,44 @@ class Prepared:
     tag: bytes | None = None  # a CommandComplete tag to send in place of the server's
 
 
-@dataclass(slots=True)
 class Run:
-    """One execution: a simple Query (all its statements) or an Execute of a portal."""
+    """One execution: a simple Query (all its statements) or an Execute of a portal.
 
-    prepared: Prepared
-    started: float
-    row_limit: int | None = None
-    binary_subjects: bool = False
-    guards: tuple[int, ...] = ()
-    rows: int = 0
-    subjects: dict[str, set[str]] = field(default_factory=dict)  # table -> subject keys
-    sqlstate: str | None = None
-    tag: bytes = b""  # the CommandComplete tag, as sent
-    cut: bool = False
-    misses: int = 0
-    plain: bool = True
-    scans: dict[int, Callable[[str], str]] = field(default_factory=dict)
-    subject_tables: tuple[str, ...] = ()
-    touched: tuple[int, ...] = ()  # guarded and scanned cell positions, in order
+    A plain class with slots rather than a dataclass: one is made per statement, and its
+    construction is on every statement's path.
+    """
+
+    __slots__ = ("prepared", "started", "row_limit", "binary_subjects", "guards", "rows",
+                 "subjects", "sqlstate", "tag", "cut", "misses", "plain", "scans",
+                 "subject_tables", "touched")
+
+    def __init__(self, prepared: Prepared, started: float, row_limit: int | None = None,
+                 binary_subjects: bool = False, guards: tuple[int, ...] = (),
+                 scans: dict[int, Callable[[str], str]] = _NO_SCANS) -> None:
+        self.prepared = prepared
+        self.started = started
+        self.row_limit = row_limit
+        self.binary_subjects = binary_subjects
+        self.guards = guards
+        self.scans = scans
+        self.rows = 0
+        self.subjects: dict[str, set[str]] = {}  # table -> subject keys
+        self.sqlstate: str | None = None
+        self.tag = b""  # the CommandComplete tag, as sent
+        self.cut = False
+        self.misses = 0
+        self.update()
 
     @property
     def strip(self) -> int:
         return len(self.subject_tables)
-
-    def __post_init__(self) -> None:
-        self.update()
 
     def update(self) -> None:
         """Rows pass untouched (plain) when there is nothing to strip, guard or limit."""
         decision = self.prepared.decision
         self.subject_tables = decision.subject_columns if decision else ()
         guards, scans = self.guards, self.scans
+        # guarded and scanned cell positions, in order
         self.touched = tuple(sorted({*guards, *scans})) if guards or scans else ()
         self.plain = not (self.subject_tables or guards or scans
                           or self.row_limit is not None)
