@@ -21,12 +21,14 @@ def exposure_rows(use: StatementUse, replica: str) -> Iterator[tuple]:
     """Ledger rows (store.EXPOSURE_COLUMNS order) for the tables whose data left.
 
     Any statement that sent rows counts, including one that failed part way (rows sent
-    before a row-limit error were seen); a refused statement sent nothing.
+    before a row-limit error were seen); a refused statement sent nothing. A statement
+    of many customers writes its subjects in batches while it runs: those rows carry
+    no rows count and no audit_seq, and its last row has them.
     """
     if use.refused:
         return
     for t in use.tables:
-        if not (t.rows or t.aggregate):
+        if not (t.rows or t.aggregate or t.subjects):
             continue
         subjects = list(dict.fromkeys(str(s) for s in t.subjects))
         yield (use.ts, replica, use.audit_seq, use.session_id, use.principal, use.purpose,

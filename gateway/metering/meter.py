@@ -89,6 +89,20 @@ class Metering:
                 self._raise(self._window_alert(inc.rule, inc.key, total, threshold))
         self.history.note(use)
 
+    def observe_batch(self, use: StatementUse) -> None:
+        """Subjects handed over by a statement still running (rows 0: they are counted
+        when it ends): ledger rows, subject metrics, canaries, the subject windows."""
+        for t in use.tables:
+            self._metric_children(use, t.table)[1].inc(len(t.subjects))
+        if self._add_exposure is not None:
+            for row in exposure_rows(use, self.replica):
+                self._add_exposure(row)
+        for found in self.detectors.check(use):
+            if found.rule == "canary":
+                metric("canary_hits").labels(found.details["table"]).inc(found.details["hits"])
+            self._raise(found)
+        self.history.note(use)
+
     def _decision_children(self, decision: str) -> tuple:
         children = self._children.get(decision)
         if children is None:

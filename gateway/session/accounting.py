@@ -40,7 +40,7 @@ class SessionAccounting:
         decision = run.prepared.decision
         verdict = _verdict(run)
         fingerprint, text = self._describe(run.prepared.sql)
-        subjects = sum(len(keys) for keys in run.subjects.values())
+        subjects = run.subject_count
         duration = max(session.config.clock() - run.started, 0.0)
         principal = session.principal.name if session.principal else None
         record = AuditRecord(
@@ -60,6 +60,18 @@ class SessionAccounting:
         if run.misses:
             metric("rewrite_misses").labels(reason="result_stream").inc(run.misses)
         return seq
+
+    def exposure(self, session: Session, run: Run, subjects: dict[str, set[str]]) -> None:
+        """Subjects a statement still sending rows hands over (see Tracker.batches): to the
+        exposure ledger and the subject detectors now; rows and the audit record follow
+        when the statement ends."""
+        decision = run.prepared.decision
+        if decision is None:
+            return
+        uses = table_uses(decision.columns, decision.exposure, 0, subjects)
+        self.accounting.metering.observe_batch(StatementUse(
+            session.principal.name if session.principal else None, session.purpose,
+            _verdict(run), uses, str(session.id)))
 
     def login(self, session: Session, ok: bool, reason: str | None) -> int:
         """Audit a login; a failed one by an unknown name keeps no name (it may be PII)."""

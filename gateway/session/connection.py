@@ -103,7 +103,8 @@ class ClientConnection(asyncio.Protocol):
     def flush(self) -> None:
         """Send what the core queued, then do what it asked."""
         session = self.session
-        if session.logins or session.tracker.finished:
+        tracker = session.tracker
+        if session.logins or tracker.finished or tracker.batches:
             seq = self.listener.account(session)
             if seq and self.listener.strict:
                 self._hold(seq)

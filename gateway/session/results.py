@@ -29,6 +29,9 @@ _I32_PACK = I32.pack
 _NULL = b"\xff\xff\xff\xff"
 _NO_SCANS: dict = {}  # shared, never written: most runs scan nothing
 _ROW_LIMIT = "54000"
+# Subject keys one running statement holds before handing them over (to the exposure
+# ledger): bounds a session's memory on a result of a million customers.
+SUBJECT_BATCH = 10_000
 
 # origin(table_oid, attnum) -> True when that base column must not reach the client clear
 Guard = Callable[[int, int], bool]
@@ -58,8 +61,8 @@ class Run:
     """
 
     __slots__ = ("prepared", "started", "row_limit", "binary_subjects", "guards", "rows",
-                 "subjects", "sqlstate", "tag", "cut", "misses", "plain", "scans",
-                 "subject_tables", "touched")
+                 "subjects", "handed_over", "sqlstate", "tag", "cut", "misses", "plain",
+                 "scans", "subject_tables", "touched")
 
     def __init__(self, prepared: Prepared, started: float, row_limit: int | None = None,
                  binary_subjects: bool = False, guards: tuple[int, ...] = (),
@@ -71,7 +74,8 @@ class Run:
         self.guards = guards
         self.scans = scans
         self.rows = 0
-        self.subjects: dict[str, set[str]] = {}  # table -> subject keys
+        self.subjects: dict[str, set[str]] = {}  # table -> subject keys not yet handed over
+        self.handed_over = 0  # subject keys handed over while the rows were still coming
         self.sqlstate: str | None = None
         self.tag = b""  # the CommandComplete tag, as sent
         self.cut = False
@@ -81,6 +85,12 @@ class Run:
     @property
     def strip(self) -> int:
         return len(self.subject_tables)
+
+    @property
+    def subject_count(self) -> int:
+        """Distinct subjects of the statement (counted per handed-over batch, so a
+        subject seen in two batches of a very long result counts twice)."""
+        return self.handed_over + sum(len(keys) for keys in self.subjects.values())
 
     def update(self) -> None:
         """Rows pass untouched (plain) when there is nothing to strip, guard or limit."""
@@ -101,6 +111,9 @@ class Tracker:
     maskers: Maskers | None = None
     clock: Callable[[], float] = lambda: 0.0
     finished: list[Run] = field(default_factory=list)
+    # (run, subjects) batches of a statement still running: a result of many customers
+    # hands its subject keys over every SUBJECT_BATCH instead of holding them to the end
+    batches: list[tuple[Run, dict[str, set[str]]]] = field(default_factory=list)
     misses: int = 0
     _queue: deque = field(default_factory=deque)  # ("run"|"describe"|"sync", object)
     _statements: dict[str, Prepared] = field(default_factory=dict)
@@ -212,7 +225,7 @@ class Tracker:
         if run.row_limit is not None and run.rows > run.row_limit:
             run.cut = True
             return b""
-        if not (run.strip or run.guards or run.scans):
+        if not (run.subject_tables or run.guards or run.scans):
             return None
         return self._rewrite_row(run, data, start, end)
 
@@ -220,34 +233,46 @@ class Tracker:
         # Untouched cells travel as slices of the original row; only guarded and scanned
         # cells are rebuilt, and the subject keys at the end are read and cut off.
         count = _I16(data, start + 5)[0]
-        keep = count - run.strip
-        offsets = []  # where each cell starts; one more for the end of the last
-        pos = start + 7
-        for _ in range(count):
-            offsets.append(pos)
-            length = _I32(data, pos)[0]
-            pos += 4 + (length if length > 0 else 0)
-        offsets.append(pos)
+        keep = count - len(run.subject_tables)
+        offsets = [0] * (count + 1)  # where each cell starts; then where the last ends
+        pos, i32 = start + 7, _I32
+        for i in range(count):
+            offsets[i] = pos
+            length = i32(data, pos)[0]
+            pos += 4 + length if length > 0 else 4
+        offsets[count] = pos
         for i in range(keep, count):
             cell = offsets[i]
-            if _I32(data, cell)[0] >= 0:
-                table = run.subject_tables[i - keep]
-                run.subjects.setdefault(table, set()).add(
-                    _subject(data[cell + 4:offsets[i + 1]], run.binary_subjects))
+            if i32(data, cell)[0] >= 0:
+                self._subject(run, i - keep, data[cell + 4:offsets[i + 1]])
         pieces: list[bytes] = []
         run_start = start + 7
         for i in run.touched:
             if i >= keep:
                 continue
             cell, stop = offsets[i], offsets[i + 1]
-            if _I32(data, cell)[0] < 0:
+            if i32(data, cell)[0] < 0:
                 continue  # NULL stays NULL
             pieces.append(data[run_start:cell])
             pieces.append(self._cell(run, i, data[cell + 4:stop]))
             run_start = stop
         pieces.append(data[run_start:offsets[keep]])
-        body_length = 2 + sum(len(p) for p in pieces)
-        return b"D" + _HEADER(body_length + 4, keep) + b"".join(pieces)
+        body = b"".join(pieces)
+        return b"D" + _HEADER(len(body) + 6, keep) + body
+
+    def _subject(self, run: Run, position: int, raw: bytes) -> None:
+        table = run.subject_tables[position]
+        keys = run.subjects.get(table)
+        if keys is None:
+            keys = run.subjects[table] = set()
+        keys.add(_subject(raw, run.binary_subjects))
+        if len(keys) >= SUBJECT_BATCH:
+            self._hand_over(run)
+
+    def _hand_over(self, run: Run) -> None:
+        self.batches.append((run, run.subjects))
+        run.handed_over += sum(len(keys) for keys in run.subjects.values())
+        run.subjects = {}
 
     @staticmethod
     def _cell(run: Run, i: int, value: bytes) -> bytes:

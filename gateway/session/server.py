@@ -111,12 +111,16 @@ class Listener:
 
     def account(self, session: Session) -> int:
         """Hand finished statements and logins to audit and metering; the last audit seq."""
-        runs, session.tracker.finished = session.tracker.finished, []
+        tracker = session.tracker
+        runs, tracker.finished = tracker.finished, []
+        batches, tracker.batches = tracker.batches, []
         logins, session.logins = session.logins, []
         for run in runs:
             session.rows += run.rows
         if self.accountant is None:
             return 0
+        for run, subjects in batches:
+            self.accountant.exposure(session, run, subjects)
         seq = 0
         for ok, reason in logins:
             seq = self.accountant.login(session, ok, reason)

@@ -15,6 +15,7 @@ import psycopg
 import pytest
 import yaml
 
+from gateway.session import results
 from tests.conftest import scratch_database
 from tests.integration.conftest import RULES, conninfo
 from tests.integration.gateway_thread import GatewayThread
@@ -166,3 +167,24 @@ def test_state_database_down_spools_and_replays(sample_dsn, tmp_path):
             gw.stop()
     finally:
         server.stop()
+
+
+def test_a_statement_of_many_customers_reaches_the_ledger_in_batches(audited, monkeypatch) -> None:
+    gw, state, _ = audited
+    monkeypatch.setattr(results, "SUBJECT_BATCH", 40)  # the gateway runs in this process
+    with psycopg.connect(conninfo(gw), application_name="batched read") as conn:
+        ids = [r[0] for r in conn.execute(
+            "SELECT id, phone FROM customers WHERE id < 900000 ORDER BY id LIMIT 150")]
+    assert len(ids) == 150
+    audit = _wait_for(state, "SELECT seq, rows, subjects FROM privacy_gateway.audit_log "
+                             "WHERE application_name = 'batched read' AND rows = 150")
+    assert [a[1:] for a in audit] == [(150, 150)]
+    ledger = _wait_for(state, "SELECT audit_seq, rows, subjects FROM privacy_gateway.exposure "
+                              "WHERE session_id = (SELECT session_id FROM privacy_gateway."
+                              f"audit_log WHERE seq = {audit[0][0]} LIMIT 1) "
+                              "AND table_name = 'public.customers' ORDER BY ts, audit_seq")
+    batches = [row for row in ledger if row[0] is None]
+    assert [(row[1], len(row[2])) for row in batches] == [(0, 40)] * 3
+    last = [row for row in ledger if row[0] == audit[0][0]]
+    assert [(row[1], len(row[2])) for row in last] == [(150, 30)]
+    assert sorted(int(s) for row in ledger for s in row[2]) == sorted(ids)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gateway.policy.decision import Decision
 from gateway.protocol import messages as m
-from gateway.session.results import Tracker, column_guards
+from gateway.session.results import SUBJECT_BATCH, Tracker, column_guards
 
 SUBJECT = Decision(sql="SELECT ...", kind="select", tables=frozenset({"public.customers"}),
                    subject_columns=("public.customers",), redact_errors=True,
@@ -31,6 +31,25 @@ def test_subject_columns_are_stripped_and_collected() -> None:
     tracker.ready()
     (run,) = tracker.finished
     assert run.rows == 1 and run.subjects == {"public.customers": {"42"}}
+
+
+def test_a_result_of_many_subjects_hands_them_over_in_batches() -> None:
+    tracker = Tracker()
+    tracker.query("SELECT ...", SUBJECT, None)
+    tracker.row_description(m.RowDescription(FIELDS).encode()[5:])
+    total = 2 * SUBJECT_BATCH + 5
+    _feed_row(tracker, _row(b"x", b"y", b"0"))  # seen twice in one batch: one subject
+    for key in range(total):
+        _feed_row(tracker, _row(b"x", b"y", str(key).encode()))
+    batches = [b["public.customers"] for _, b in tracker.batches]
+    assert [len(b) for b in batches] == [SUBJECT_BATCH, SUBJECT_BATCH]
+    tracker.command_complete(f"SELECT {total + 1}\0".encode())
+    tracker.ready()
+    (run,) = tracker.finished
+    assert len(run.subjects["public.customers"]) == 5  # only the rest is still held
+    assert run.subject_count == total and run.rows == total + 1
+    assert set().union(*batches, run.subjects["public.customers"]) == {
+        str(k) for k in range(total)}
 
 
 def test_row_limit_cuts_the_result_with_an_error() -> None:
