@@ -135,7 +135,13 @@ class Tracker:
         return {i: self.maskers(entities) for i, entities in decision.scan_columns}
 
     def parse(self, name: str, sql: str, decision: Decision | None) -> None:
-        self._statements[name] = self._last = Prepared(sql, decision)
+        prepared = self._statements.get(name)
+        # Drivers parse the same text again and again (the unnamed statement): keep what
+        # was learnt from its RowDescription while the decision is the very same one.
+        if prepared is None or decision is None or prepared.decision is not decision \
+                or prepared.sql != sql:
+            prepared = Prepared(sql, decision)
+        self._statements[name] = self._last = prepared
 
     def tag_last(self, tag: bytes | None) -> None:
         """The statement just noted answers with this tag (the gateway's own statements)."""
