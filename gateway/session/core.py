@@ -399,28 +399,22 @@ class Session:
             if end > size:
                 break
             type_byte = data[pos]
-            if type_byte in _INSPECT_CLIENT:
-                if type_byte == _SYNC:
-                    self._syncs_sent += 1
-                    self.tracker.sync()
-                elif type_byte in _TRACKED_CLIENT:
-                    replacement = self._track(type_byte, data, pos, end)
-                    if replacement is not None:
-                        if run < pos:
-                            out.append(memoryview(data)[run:pos])
-                        out.append(replacement)
-                        run = end
-                else:  # Query, Parse, FunctionCall, Terminate
-                    replacement = self._inspect(type_byte, data, pos, end)
-                    if replacement is not None:
-                        if run < pos:
-                            out.append(memoryview(data)[run:pos])
-                        out.append(replacement)
-                        run = end
-                    if self.phase == "closed":
-                        if run < end:
-                            out.append(memoryview(data)[run:end])
-                        return
+            if type_byte == _SYNC:
+                self._syncs_sent += 1
+                self.tracker.sync()
+            elif type_byte in _INSPECT_CLIENT:
+                replacement = (self._track(type_byte, data, pos, end)
+                               if type_byte in _TRACKED_CLIENT
+                               else self._inspect(type_byte, data, pos, end))
+                if replacement is not None:
+                    if run < pos:
+                        out.append(memoryview(data)[run:pos])
+                    out.append(replacement)
+                    run = end
+                if self.phase == "closed":  # Terminate
+                    if run < end:
+                        out.append(memoryview(data)[run:end])
+                    return
             pos = end
         if run < pos:
             out.append(data if run == 0 and pos == size else memoryview(data)[run:pos])
