@@ -259,8 +259,11 @@ class Tracker:
             cell, stop = offsets[i], offsets[i + 1]
             if i32(data, cell)[0] < 0:
                 continue  # NULL stays NULL
+            replacement = self._cell(run, i, data[cell + 4:stop])
+            if replacement is None:
+                continue  # nothing to mask: the cell stays in the untouched slice
             pieces.append(data[run_start:cell])
-            pieces.append(self._cell(run, i, data[cell + 4:stop]))
+            pieces.append(replacement)
             run_start = stop
         pieces.append(data[run_start:offsets[keep]])
         body = b"".join(pieces)
@@ -281,11 +284,15 @@ class Tracker:
         run.subjects = {}
 
     @staticmethod
-    def _cell(run: Run, i: int, value: bytes) -> bytes:
+    def _cell(run: Run, i: int, value: bytes) -> bytes | None:
+        """The cell to send in place of a guarded or scanned one; None to keep it."""
         if i in run.guards:
             run.misses += 1
             return _NULL
-        masked = run.scans[i](value.decode("utf-8", "surrogateescape"))
+        text = value.decode("utf-8", "surrogateescape")
+        masked = run.scans[i](text)
+        if masked is text:  # the maskers hand back the very text when they found nothing
+            return None
         encoded = masked.encode("utf-8", "surrogateescape")
         return _I32_PACK(len(encoded)) + encoded
 
