@@ -16,24 +16,27 @@ from gateway.audit.record import (
     CHAIN_END,
     CHAIN_START,
     CHECKPOINT,
-    COLUMNS,
     SIGNED_KINDS,
     AuditRecord,
-    body,
-    canonical,
-    objects_text,
+    Entry,
+    canonical_json,
+    entry,
+    from_micros,
 )
 
 GENESIS = bytes(32)
-OBJECTS = COLUMNS.index("objects")
+_RATCHET = hashlib.sha256(b"privacy-gateway ratchet\0")  # copied: the prefix is hashed once
+_PARTS = 4096  # encoded who/shape/objects/tail parts kept per chain
 
 
 def ratchet(key: bytes) -> bytes:
-    return hashlib.sha256(b"privacy-gateway ratchet\0" + key).digest()
+    h = _RATCHET.copy()
+    h.update(key)
+    return h.digest()
 
 
 def seal_mac(key: bytes, prev_mac: bytes, payload: bytes) -> bytes:
-    return hmac.new(key, prev_mac + payload, hashlib.sha256).digest()
+    return hmac.digest(key, prev_mac + payload, "sha256")
 
 
 def signed_bytes(payload: bytes, mac: bytes) -> bytes:
@@ -49,21 +52,51 @@ class Chain:
         self._prev = GENESIS
         self.last_seq = chain - 1
         self.since_checkpoint = 0
+        self._replica_json = canonical_json(replica)
+        self._parts: dict[tuple | str, str] = {}
 
     def seal(self, seq: int, record: AuditRecord) -> tuple:
         """The full row for record `seq` (must be the next one)."""
+        return self.seal_entry(seq, entry(record))
+
+    def seal_entry(self, seq: int, item: Entry) -> tuple:
+        """The full row (audit_log COLUMNS order) for the entry numbered `seq`.
+
+        The MAC covers record.canonical() of the row; it is assembled here from parts
+        encoded once per distinct who, shape and objects (the same bytes, see tests).
+        """
         if seq != self.last_seq + 1:
             raise ValueError(f"audit chain: expected seq {self.last_seq + 1}, got {seq}")
-        values = [self.replica, seq, self.chain, *body(record)]
-        values[OBJECTS] = objects_text(values[OBJECTS])  # stored as this text, too
-        payload = canonical(values, objects_ready=True)
-        mac = seal_mac(self._key, self._prev, payload)
+        kind, us, who, shape, objects, *tail = item
+        parts = self._parts
+        who_json = parts.get(who)
+        if who_json is None:
+            who_json = self._part(who)
+        shape_json = parts.get(shape)
+        if shape_json is None:
+            shape_json = self._part(shape)
+        objects_json = parts.get(objects)
+        if objects_json is None:
+            objects_json = self._part(objects, whole=True)
+        payload = (f"[{self._replica_json},{seq},{self.chain},{canonical_json(kind)},{us},"
+                   f"{who_json},{shape_json},{objects_json},{canonical_json(tail)[1:]}"
+                   ).encode()
+        prev = self._prev
+        mac = seal_mac(self._key, prev, payload)
         signature = (self.keys.signing.sign(signed_bytes(payload, mac))
-                     if record.kind in SIGNED_KINDS else None)
-        row = (*values, self._prev, mac, signature)
+                     if kind in SIGNED_KINDS else None)
         self._key, self._prev, self.last_seq = ratchet(self._key), mac, seq
-        self.since_checkpoint = 0 if record.kind == CHECKPOINT else self.since_checkpoint + 1
-        return row
+        self.since_checkpoint = 0 if kind == CHECKPOINT else self.since_checkpoint + 1
+        return (self.replica, seq, self.chain, kind, from_micros(us), *who, *shape, objects,
+                *tail, prev, mac, signature)
+
+    def _part(self, value: tuple | str | None, whole: bool = False) -> str:
+        """JSON of a value as it appears inside the record's array (a tuple: its items)."""
+        text = canonical_json(value) if whole else canonical_json(value)[1:-1]
+        if len(self._parts) >= _PARTS:
+            self._parts.clear()
+        self._parts[value] = text
+        return text
 
 
 def start_record(reason: str) -> AuditRecord:

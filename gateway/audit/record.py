@@ -58,13 +58,36 @@ def body(record: AuditRecord) -> tuple:
     return tuple(getattr(record, c) for c in BODY_COLUMNS)
 
 
+# An entry: a record as queued for the writer, built cheaply on the session's path.
+#   (kind, ts in µs since the epoch, who, shape, objects, rows, subjects, decision,
+#    reason, duration_ms, sqlstate)
+# who = (session_id, principal, purpose, client_addr, application_name) and shape =
+# (fingerprint, statement) repeat from statement to statement, so the writer encodes
+# each of them once; objects is canonical JSON text (objects_text) or None.
+Entry = tuple
+
+
+def entry(record: AuditRecord) -> Entry:
+    """The entry for a record (logins, chain events, and callers that build records)."""
+    r = record
+    return (r.kind, micros(r.ts),
+            (r.session_id, r.principal, r.purpose, r.client_addr, r.application_name),
+            (r.fingerprint, r.statement), objects_text(r.objects), r.rows, r.subjects,
+            r.decision, r.reason, r.duration_ms, r.sqlstate)
+
+
 def micros(ts: datetime) -> int:
     """Exact microseconds since the epoch (timestamptz precision, no float rounding)."""
     return (ts - _EPOCH) // timedelta(microseconds=1)
 
 
+def from_micros(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
 # Built once: json.dumps with options builds a new encoder on every call.
 _CANONICAL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+canonical_json = _CANONICAL.encode
 _SORTED = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, sort_keys=True)
 _TEXTS: dict[str, str] = {}  # JSON text -> its canonical form; sessions repeat shapes
 

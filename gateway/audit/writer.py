@@ -28,7 +28,7 @@ import asyncpg
 from gateway.audit import chain as chain_mod
 from gateway.audit import store
 from gateway.audit.keys import AuditKeys
-from gateway.audit.record import AuditRecord
+from gateway.audit.record import AuditRecord, Entry, entry
 from gateway.audit.spool import Spool
 from gateway.metrics import metric
 from gateway.state.partitions import Partitions
@@ -67,8 +67,8 @@ class AuditWriter:
         self.flush_interval, self.batch_max = flush_interval, batch_max
         self.checkpoint_every, self.checkpoint_seconds = checkpoint_every, checkpoint_seconds
         self.retry_seconds = retry_seconds
-        # (seq, record); None stands for a checkpoint, built when sealed
-        self._records: deque[tuple[int, AuditRecord | None]] = deque()
+        # (seq, entry); None stands for a checkpoint, built when sealed
+        self._records: deque[tuple[int, Entry | None]] = deque()
         self._checkpoint_seq = 0
         self._exposure: deque[tuple] = deque()
         self._chain: chain_mod.Chain | None = None
@@ -87,17 +87,26 @@ class AuditWriter:
 
     def submit(self, record: AuditRecord) -> int:
         """Queue a record; return its seq. Never waits."""
-        seq = self._enqueue(record)
+        return self.submit_entry(entry(record))
+
+    def submit_entry(self, item: Entry) -> int:
+        """Queue a record in its entry form (record.Entry); return its seq. Never waits.
+
+        The session's path: sealing and encoding happen in the writer, in batches."""
+        seq = self._next_seq
+        self._next_seq = seq + 1
+        records = self._records
+        records.append((seq, item))
         if seq - self._checkpoint_seq >= self.checkpoint_every:
             self._checkpoint_seq = self._enqueue(None)  # sealed as a checkpoint
-        if self.mode == STRICT or len(self._records) >= self.batch_max:
+        if self.mode == STRICT or len(records) >= self.batch_max:
             self._wake.set()
         return seq
 
-    def _enqueue(self, record: AuditRecord | None) -> int:
+    def _enqueue(self, item: Entry | None) -> int:
         seq = self._next_seq
         self._next_seq += 1
-        self._records.append((seq, record))
+        self._records.append((seq, item))
         return seq
 
     def add_exposure(self, row: tuple) -> None:
@@ -165,7 +174,7 @@ class AuditWriter:
         """Write the end-of-chain marker, flush everything, stop."""
         if self._task is None:
             return
-        self._enqueue(chain_mod.end_record(reason))  # last: no checkpoint after it
+        self._enqueue(entry(chain_mod.end_record(reason)))  # last: no checkpoint after it
         self._closing = True
         self._wake.set()
         await self._task
@@ -211,12 +220,13 @@ class AuditWriter:
     def _seal_into(self, audit: list[tuple], exposure: list[tuple]) -> None:
         """Seal queued records into the chain; add a timed checkpoint when idle."""
         chain = self._chain
-        for _ in range(min(len(self._records), self.batch_max)):
-            seq, record = self._records.popleft()
-            if record is None:
-                record = chain_mod.checkpoint_record(chain.since_checkpoint)
+        records, seal = self._records, chain.seal_entry
+        for _ in range(min(len(records), self.batch_max)):
+            seq, item = records.popleft()
+            if item is None:
+                item = entry(chain_mod.checkpoint_record(chain.since_checkpoint))
                 self._last_checkpoint = time.monotonic()
-            audit.append(chain.seal(seq, record))
+            audit.append(seal(seq, item))
         while self._exposure:
             exposure.append(self._exposure.popleft())
         # Only with the queue empty can a checkpoint take the next seq without

@@ -50,6 +50,17 @@ class Metering:
         self.history = HistoryChecks(self.detection, self.detectors)
         self._children: dict[tuple | str, tuple] = {}  # labelled metrics, looked up once
         self._task: asyncio.Task | None = None
+        self.quiet_without_tables = self._quiet()
+
+    def _quiet(self) -> bool:
+        """True when no detector can fire for a statement that read no classified table
+        and was not refused (then such a statement only needs `count`): it holds unless
+        a limit of rows below zero or an off_hours bound of zero rows is configured."""
+        off_hours = self.detection.get("off_hours")
+        limits = [self.detectors.limit("rows_per_query", p)
+                  for p in (None, *self.detectors.limits)]
+        return (not off_hours or off_hours["rows"] > 0) and all(
+            limit is None or limit >= 0 for limit in limits)
 
     def update_rules(self, limits: Mapping[str, Mapping[str, int]],
                      canaries: Mapping[str, frozenset[str]],
@@ -63,8 +74,16 @@ class Metering:
             self.history.detection, self.history.detectors = detection, self.detectors
         else:
             self.detectors.limits, self.detectors.canaries = limits, canaries
+        self.quiet_without_tables = self._quiet()
 
     # -- hot path ------------------------------------------------------------------------
+
+    def count(self, decision: str, duration_s: float) -> None:
+        """Account for a statement that read no classified table and was not refused,
+        when quiet_without_tables holds (observe would do only this)."""
+        counter, latency = self._decision_children(decision)
+        counter.inc()
+        latency.observe(duration_s)
 
     def observe(self, use: StatementUse) -> None:
         """Account for one finished (or refused) statement. Never waits."""
