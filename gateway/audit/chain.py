@@ -16,7 +16,10 @@ from gateway.audit.record import (
     CHAIN_END,
     CHAIN_START,
     CHECKPOINT,
+    LOGIN,
     SIGNED_KINDS,
+    STATEMENT,
+    SUPPRESSION,
     AuditRecord,
     Entry,
     canonical_json,
@@ -26,6 +29,8 @@ from gateway.audit.record import (
 
 GENESIS = bytes(32)
 _RATCHET = hashlib.sha256(b"privacy-gateway ratchet\0")  # copied: the prefix is hashed once
+_KINDS = {k: canonical_json(k) for k in (STATEMENT, LOGIN, SUPPRESSION, CHAIN_START,
+                                          CHECKPOINT, CHAIN_END)}
 _PARTS = 4096  # encoded who/shape/objects/tail parts kept per chain
 
 
@@ -78,7 +83,7 @@ class Chain:
         objects_json = parts.get(objects)
         if objects_json is None:
             objects_json = self._part(objects, whole=True)
-        payload = (f"[{self._replica_json},{seq},{self.chain},{canonical_json(kind)},{us},"
+        payload = (f"[{self._replica_json},{seq},{self.chain},{_KINDS[kind]},{us},"
                    f"{who_json},{shape_json},{objects_json},{canonical_json(tail)[1:]}"
                    ).encode()
         prev = self._prev

@@ -24,7 +24,7 @@ from gateway.metering.history import HistoryChecks
 from gateway.metering.ledger import exposure_rows
 from gateway.metering.usage import StatementUse
 from gateway.metering.windows import SharedWindows
-from gateway.metrics import metric
+from gateway.metrics import STATEMENTS, TABLE_READS, metric
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,6 @@ class Metering:
         self.detectors = Detectors(self.detection, limits or {}, canaries or {})
         self.windows = SharedWindows(replica)
         self.history = HistoryChecks(self.detection, self.detectors)
-        self._children: dict[tuple | str, tuple] = {}  # labelled metrics, looked up once
         self._task: asyncio.Task | None = None
         self.quiet_without_tables = self._quiet()
 
@@ -81,20 +80,14 @@ class Metering:
     def count(self, decision: str, duration_s: float) -> None:
         """Account for a statement that read no classified table and was not refused,
         when quiet_without_tables holds (observe would do only this)."""
-        counter, latency = self._decision_children(decision)
-        counter.inc()
-        latency.observe(duration_s)
+        STATEMENTS.add(decision, duration_s)
 
     def observe(self, use: StatementUse) -> None:
         """Account for one finished (or refused) statement. Never waits."""
-        counter, latency = self._decision_children(use.decision)
-        counter.inc()
-        latency.observe(use.duration_s)
+        STATEMENTS.add(use.decision, use.duration_s)
         for t in use.tables:
-            rows, subjects, masked = self._metric_children(use, t.table)
-            rows.inc(t.rows)
-            subjects.inc(len(set(t.subjects)))
-            masked.inc(t.masked_cells)
+            TABLE_READS.add((use.principal or "", use.purpose or "", t.table),
+                            (t.rows, len(set(t.subjects)), t.masked_cells))
         if self._add_exposure is not None:
             for row in exposure_rows(use, self.replica):
                 self._add_exposure(row)
@@ -107,22 +100,6 @@ class Metering:
             if total is not None:
                 self._raise(self._window_alert(inc.rule, inc.key, total, threshold))
         self.history.note(use)
-
-    def _decision_children(self, decision: str) -> tuple:
-        children = self._children.get(decision)
-        if children is None:
-            children = (metric("statements").labels(decision),
-                        metric("statement_seconds").labels(decision))
-            self._children[decision] = children
-        return children
-
-    def _metric_children(self, use: StatementUse, table: str) -> tuple:
-        key = (use.principal or "", use.purpose or "", table)
-        children = self._children.get(key)
-        if children is None:
-            children = tuple(metric(m).labels(*key) for m in ("rows", "subjects", "masked_cells"))
-            self._children[key] = children
-        return children
 
     # -- background ----------------------------------------------------------------------
 

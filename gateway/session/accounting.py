@@ -53,6 +53,11 @@ def facts(decision: Decision | None) -> Facts:
                  refusal.message if refusal else None, verdict, decision.exposure, tables)
 
 
+_PLAIN = {(verdict, exposure): Facts(None, None, None, verdict, exposure, {})
+          for verdict in ("allow", "rewrite")
+          for exposure in ("rows", "aggregate", "unknown", "none")}
+
+
 @dataclass
 class SessionAccounting:
     """Audit and metering for the sessions of one gateway."""
@@ -97,6 +102,9 @@ class SessionAccounting:
         return seq
 
     def _facts_of(self, decision: Decision | None) -> Facts:
+        if decision is not None and not decision.columns and decision.refusal is None:
+            # A new decision per text for statements with inline literals: not cached
+            return _PLAIN["rewrite" if decision.rewritten else "allow", decision.exposure]
         cache = self._facts
         found = cache.get(id(decision))
         if found is None or found.decision is not decision:
