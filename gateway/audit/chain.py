@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 
 from gateway.audit.keys import AuditKeys
 from gateway.audit.record import (
@@ -31,7 +32,15 @@ GENESIS = bytes(32)
 _RATCHET = hashlib.sha256(b"privacy-gateway ratchet\0")  # copied: the prefix is hashed once
 _KINDS = {k: canonical_json(k) for k in (STATEMENT, LOGIN, SUPPRESSION, CHAIN_START,
                                           CHECKPOINT, CHAIN_END)}
+_PLAIN = (int, type(None))
 _PARTS = 4096  # encoded who/shape/objects/tail parts kept per chain
+
+
+def _number(value: float | None) -> str:
+    """JSON of duration_ms as the encoder writes it (repr for a finite float)."""
+    if type(value) is float and math.isfinite(value):
+        return repr(value)
+    return canonical_json(value)
 
 
 def ratchet(key: bytes) -> bytes:
@@ -72,20 +81,18 @@ class Chain:
         """
         if seq != self.last_seq + 1:
             raise ValueError(f"audit chain: expected seq {self.last_seq + 1}, got {seq}")
-        kind, us, who, shape, objects, *tail = item
-        parts = self._parts
-        who_json = parts.get(who)
-        if who_json is None:
-            who_json = self._part(who)
-        shape_json = parts.get(shape)
-        if shape_json is None:
-            shape_json = self._part(shape)
-        objects_json = parts.get(objects)
-        if objects_json is None:
-            objects_json = self._part(objects, whole=True)
+        kind, us, who, shape, objects, rows, subjects, decision, reason, duration, sqlstate = item
+        parts, part = self._parts, self._part
+        counts = (rows, subjects, decision, reason)  # repeat: encoded once per combination
+        # as dict keys 1 == 1.0 == True: only ints and None are looked up
+        plain = type(rows) in _PLAIN and type(subjects) in _PLAIN
+        counts_json = (parts.get(counts) or part(counts)) if plain else (
+            canonical_json(counts)[1:-1])
         payload = (f"[{self._replica_json},{seq},{self.chain},{_KINDS[kind]},{us},"
-                   f"{who_json},{shape_json},{objects_json},{canonical_json(tail)[1:]}"
-                   ).encode()
+                   f"{parts.get(who) or part(who)},{parts.get(shape) or part(shape)},"
+                   f"{parts.get(objects) or part(objects, whole=True)},"
+                   f"{counts_json},{_number(duration)},"
+                   f"{parts.get(sqlstate) or part(sqlstate, whole=True)}]").encode()
         prev = self._prev
         mac = seal_mac(self._key, prev, payload)
         signature = (self.keys.signing.sign(signed_bytes(payload, mac))
@@ -93,7 +100,7 @@ class Chain:
         self._key, self._prev, self.last_seq = ratchet(self._key), mac, seq
         self.since_checkpoint = 0 if kind == CHECKPOINT else self.since_checkpoint + 1
         return (self.replica, seq, self.chain, kind, from_micros(us), *who, *shape, objects,
-                *tail, prev, mac, signature)
+                rows, subjects, decision, reason, duration, sqlstate, prev, mac, signature)
 
     def _part(self, value: tuple | str | None, whole: bool = False) -> str:
         """JSON of a value as it appears inside the record's array (a tuple: its items)."""

@@ -121,3 +121,13 @@ def test_seal_assembles_the_same_bytes_as_canonical(keys):
             for i, r in enumerate(records)]
     report = verify_chain(rows, keys)
     assert report.ok, report.first_bad
+
+
+def test_equal_keys_of_other_types_do_not_share_encoded_parts(keys):
+    """1 == 1.0 == True as dict keys; each must still be sealed as itself."""
+    records = [start_record("test")] + [AuditRecord(rows=v, subjects=v, principal="p")
+                                        for v in (1, 1.0, True, 0, False, 0.0)]
+    chain = Chain(keys, "r1", 1)
+    rows = [dict(zip(COLUMNS, chain.seal(1 + i, r), strict=True))
+            for i, r in enumerate(records)]
+    assert verify_chain(rows, keys).ok
