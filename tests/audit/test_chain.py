@@ -131,3 +131,16 @@ def test_equal_keys_of_other_types_do_not_share_encoded_parts(keys):
     rows = [dict(zip(COLUMNS, chain.seal(1 + i, r), strict=True))
             for i, r in enumerate(records)]
     assert verify_chain(rows, keys).ok
+
+
+@pytest.mark.parametrize("key_size", [0, 1, 32, 63, 64, 65, 200])
+def test_seal_mac_is_hmac_sha256(key_size):
+    import hashlib
+    import hmac
+    import os
+
+    from gateway.audit.chain import seal_mac
+
+    key, prev, payload = os.urandom(key_size), os.urandom(32), os.urandom(key_size * 7 + 3)
+    assert seal_mac(key, prev, payload) == hmac.new(key, prev + payload,
+                                                    hashlib.sha256).digest()
