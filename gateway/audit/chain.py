@@ -83,11 +83,14 @@ class Chain:
         self._parts: dict[tuple | str, str] = {}
 
     def seal(self, seq: int, record: AuditRecord) -> tuple:
-        """The full row for record `seq` (must be the next one)."""
-        return self.seal_entry(seq, entry(record))
+        """The full row for record `seq` (must be the next one), `ts` a datetime as read
+        back from the database."""
+        row = self.seal_entry(seq, entry(record))
+        return (*row[:4], from_micros(row[4]), *row[5:])
 
     def seal_entry(self, seq: int, item: Entry) -> tuple:
-        """The full row (audit_log COLUMNS order) for the entry numbered `seq`.
+        """The full row (audit_log COLUMNS order, `ts` in µs since the epoch) for the entry
+        numbered `seq` (binary.AuditCopy encodes it; store.audit_items for the spool).
 
         The MAC covers record.canonical() of the row; it is assembled here from parts
         encoded once per distinct who, shape and objects (the same bytes, see tests).
@@ -112,7 +115,7 @@ class Chain:
                      if kind in SIGNED_KINDS else None)
         self._key, self._prev, self.last_seq = ratchet(self._key), mac, seq
         self.since_checkpoint = 0 if kind == CHECKPOINT else self.since_checkpoint + 1
-        return (self.replica, seq, self.chain, kind, from_micros(us), *who, *shape, objects,
+        return (self.replica, seq, self.chain, kind, us, *who, *shape, objects,
                 rows, subjects, decision, reason, duration, sqlstate, prev, mac, signature)
 
     def _part(self, value: tuple | str | None, whole: bool = False) -> str:

@@ -71,10 +71,13 @@ Entry = tuple
 def entry(record: AuditRecord) -> Entry:
     """The entry for a record (logins, chain events, and callers that build records)."""
     r = record
+    # A float as stored (double precision): an int would be sealed as 3 and read back as
+    # 3.0, and the record would no longer verify.
+    duration = None if r.duration_ms is None else float(r.duration_ms)
     return (r.kind, micros(r.ts),
             (r.session_id, r.principal, r.purpose, r.client_addr, r.application_name),
             (r.fingerprint, r.statement), objects_text(r.objects), r.rows, r.subjects,
-            r.decision, r.reason, r.duration_ms, r.sqlstate)
+            r.decision, r.reason, duration, r.sqlstate)
 
 
 def micros(ts: datetime) -> int:

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 from gateway.audit.chain import Chain, end_record, start_record
 from gateway.audit.keys import AuditKeys
-from gateway.audit.record import COLUMNS, entry
+from gateway.audit.record import COLUMNS, entry, from_micros
 from gateway.audit.verify import verify_chain
 from gateway.metering.meter import Metering
 from gateway.policy.decision import ColumnDecision, Decision, Refusal, StatementInfo
@@ -111,6 +111,8 @@ def test_records_seal_into_a_chain_that_verifies():
     items = [entry(start_record("test")), *writer.entries, entry(end_record("test"))]
     rows = [dict(zip(COLUMNS, chain.seal_entry(100 + i, e), strict=True))
             for i, e in enumerate(items)]
+    for row in rows:
+        row["ts"] = from_micros(row["ts"])  # as read back from the database
     assert verify_chain(rows, KEYS).ok
     rows[1]["statement"] = "SELECT 1"
     assert str(verify_chain(rows, KEYS).first_bad) == (
