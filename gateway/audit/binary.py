@@ -1,8 +1,8 @@
-"""Sealed audit rows in PostgreSQL's binary COPY format, encoded once per batch.
+"""Sealed audit records in PostgreSQL's binary COPY format, encoded once per batch.
 
-The writer's rows carry `ts` as microseconds since the Unix epoch (as sealed), so no
-datetime is built per record; the parts that repeat from record to record (who ran it,
-the statement's shape, the objects, the small counts) are encoded once and reused.
+Records come as the chain sealed them (entries, `ts` in microseconds), so no datetime
+or row tuple is built per record; the parts that repeat from record to record (who ran
+it, the statement's shape, the objects, the small counts) are encoded once and reused.
 Column types are those of privacy_gateway.audit_log (gateway/state/schema.py).
 """
 
@@ -20,13 +20,17 @@ _PG_EPOCH_US = 946_684_800 * 1_000_000  # 2000-01-01, where timestamptz counts f
 _NULL = struct.pack("!i", -1)
 _INT8 = struct.Struct("!iq")
 _FLOAT8 = struct.Struct("!id")
-_COUNT = struct.pack("!h", len(COLUMNS))  # each row starts with its number of fields
-_SEQ_CHAIN = struct.Struct("!iqiq")
-_TS = struct.Struct("!iq")
 _PARTS = 4096
 
-_WHO = slice(COLUMNS.index("session_id"), COLUMNS.index("application_name") + 1)
-_SHAPE = slice(COLUMNS.index("fingerprint"), COLUMNS.index("statement") + 1)
+# The columns in the order sent (COPY names them): the ones that are never NULL and of
+# fixed size first, packed in one call, then the others in groups that repeat.
+COPY_COLUMNS = ("seq", "chain", "ts", "prev_mac", "mac", "replica", "kind", "session_id",
+                "principal", "purpose", "client_addr", "application_name", "fingerprint",
+                "statement", "objects", "rows", "subjects", "decision", "reason",
+                "sqlstate", "duration_ms", "signature")
+assert sorted(COPY_COLUMNS) == sorted(COLUMNS)
+# field count, seq, chain, ts, prev_mac, mac (SHA-256 MACs: always 32 bytes)
+_FIXED = struct.Struct("!hiqiqiqi32si32s")
 
 
 def _text(value: str | None) -> bytes:
@@ -47,43 +51,32 @@ def _int8(value: int | None) -> bytes:
     return _NULL if value is None else _INT8.pack(8, value)
 
 
-def _float8(value: float | None) -> bytes:
-    return _NULL if value is None else _FLOAT8.pack(8, value)
-
-
-def _bytea(value: bytes | None) -> bytes:
-    return _NULL if value is None else struct.pack("!i", len(value)) + value
-
-
 class AuditCopy:
-    """Encodes sealed rows (record.COLUMNS order, ts in µs) for copy_to_table(binary)."""
+    """Encodes sealed records (chain.Sealed) for copy_to_table(format="binary")."""
 
     def __init__(self) -> None:
         self._texts: dict[tuple, bytes] = {}  # consecutive text columns
         self._objects: dict[str | None, bytes] = {}
-        self._counts: dict[tuple, bytes] = {}  # rows, subjects, decision, reason
+        self._counts: dict[tuple, bytes] = {}  # rows, subjects, decision, reason, sqlstate
 
-    def encode(self, rows: list[tuple]) -> bytes:
-        """The whole COPY stream for `rows`, header and trailer included."""
+    def encode(self, sealed: list[tuple]) -> bytes:
+        """The whole COPY stream (COPY_COLUMNS order), header and trailer included."""
         out = [HEADER]
         append, texts, objects = out.append, self._texts, self._objects
-        for r in rows:
-            replica, kind, who, shape = r[0:1], r[3:4], r[_WHO], r[_SHAPE]
-            append(_COUNT)
-            append(texts.get(replica) or self._texts_of(replica))
-            append(_SEQ_CHAIN.pack(8, r[1], 8, r[2]))
-            append(texts.get(kind) or self._texts_of(kind))
-            append(_TS.pack(8, r[4] - _PG_EPOCH_US))
+        for replica, seq, chain, item, prev, mac, signature in sealed:
+            kind, us, who, shape, objects_text, *counts, duration, sqlstate = item
+            head = (replica, kind)
+            counts = (*counts, sqlstate)
+            append(_FIXED.pack(len(COPY_COLUMNS), 8, seq, 8, chain, 8, us - _PG_EPOCH_US,
+                               32, prev, 32, mac))
+            append(texts.get(head) or self._texts_of(head))
             append(texts.get(who) or self._texts_of(who))
             append(texts.get(shape) or self._texts_of(shape))
-            append(objects.get(r[12]) or self._objects_of(r[12]))
-            append(self._counts_of(r[13:17]))
-            append(_float8(r[17]))
-            sqlstate = r[18:19]
-            append(texts.get(sqlstate) or self._texts_of(sqlstate))
-            append(_bytea(r[19]))
-            append(_bytea(r[20]))
-            append(_bytea(r[21]))
+            append(objects.get(objects_text) or self._objects_of(objects_text))
+            append(self._counts.get(counts) or self._counts_of(counts))
+            append(_NULL if duration is None else _FLOAT8.pack(8, duration))
+            append(_NULL if signature is None else
+                   struct.pack("!i", len(signature)) + signature)
         out.append(TRAILER)
         return b"".join(out)
 
@@ -94,11 +87,9 @@ class AuditCopy:
         return _keep(self._objects, value, _jsonb(value))
 
     def _counts_of(self, values: tuple) -> bytes:
-        found = self._counts.get(values)
-        if found is not None:
-            return found
-        rows, subjects, decision, reason = values
-        found = _int8(rows) + _int8(subjects) + _text(decision) + _text(reason)
+        rows, subjects, decision, reason, sqlstate = values
+        found = (_int8(rows) + _int8(subjects) + _text(decision) + _text(reason)
+                 + _text(sqlstate))
         if type(rows) not in _PLAIN or type(subjects) not in _PLAIN:
             return found  # as dict keys 1 == 1.0 == True: only ints and None are kept
         return _keep(self._counts, values, found)

@@ -83,14 +83,13 @@ class Chain:
         self._parts: dict[tuple | str, str] = {}
 
     def seal(self, seq: int, record: AuditRecord) -> tuple:
-        """The full row for record `seq` (must be the next one), `ts` a datetime as read
-        back from the database."""
-        row = self.seal_entry(seq, entry(record))
-        return (*row[:4], from_micros(row[4]), *row[5:])
+        """The full row for record `seq` (must be the next one), as read back from the
+        database (audit_log COLUMNS order)."""
+        return row(self.seal_entry(seq, entry(record)))
 
-    def seal_entry(self, seq: int, item: Entry) -> tuple:
-        """The full row (audit_log COLUMNS order, `ts` in µs since the epoch) for the entry
-        numbered `seq` (binary.AuditCopy encodes it; store.audit_items for the spool).
+    def seal_entry(self, seq: int, item: Entry) -> Sealed:
+        """Seal the entry numbered `seq` (must be the next one): (replica, seq, chain,
+        entry, prev_mac, mac, signature); `row()` spells it out in COLUMNS order.
 
         The MAC covers record.canonical() of the row; it is assembled here from parts
         encoded once per distinct who, shape and objects (the same bytes, see tests).
@@ -115,8 +114,7 @@ class Chain:
                      if kind in SIGNED_KINDS else None)
         self._key, self._prev, self.last_seq = ratchet(self._key), mac, seq
         self.since_checkpoint = 0 if kind == CHECKPOINT else self.since_checkpoint + 1
-        return (self.replica, seq, self.chain, kind, us, *who, *shape, objects,
-                rows, subjects, decision, reason, duration, sqlstate, prev, mac, signature)
+        return (self.replica, seq, self.chain, item, prev, mac, signature)
 
     def _part(self, value: tuple | str | None, whole: bool = False) -> str:
         """JSON of a value as it appears inside the record's array (a tuple: its items)."""
@@ -125,6 +123,16 @@ class Chain:
             self._parts.clear()
         self._parts[value] = text
         return text
+
+
+Sealed = tuple  # (replica, seq, chain, entry, prev_mac, mac, signature)
+
+
+def row(sealed: Sealed) -> tuple:
+    """A sealed entry as an audit_log row (COLUMNS order, ts a datetime)."""
+    replica, seq, chain, (kind, us, who, shape, *rest), prev, mac, signature = sealed
+    return (replica, seq, chain, kind, from_micros(us), *who, *shape, *rest, prev, mac,
+            signature)
 
 
 def start_record(reason: str) -> AuditRecord:

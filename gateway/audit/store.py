@@ -7,9 +7,10 @@ from itertools import islice
 
 import asyncpg
 
-from gateway.audit.binary import AuditCopy
+from gateway.audit.binary import COPY_COLUMNS, AuditCopy
+from gateway.audit.chain import Sealed
+from gateway.audit.chain import row as sealed_row
 from gateway.audit.record import COLUMNS as AUDIT_COLUMNS
-from gateway.audit.record import from_micros
 from gateway.audit.spool import AUDIT, EXPOSURE, Spool
 from gateway.state.partitions import Partitions
 
@@ -20,15 +21,15 @@ EXPOSURE_COLUMNS = ("ts", "replica", "audit_seq", "session_id", "principal", "pu
 
 
 async def write_batch(conn: asyncpg.Connection, partitions: Partitions,
-                      audit_rows: list[tuple], exposure_rows: list[tuple],
+                      audit_rows: list[Sealed], exposure_rows: list[tuple],
                       encoder: AuditCopy | None = None) -> None:
-    """Insert one batch in one transaction (group commit for strict mode); audit rows
-    as sealed (ts in µs), sent in binary COPY format."""
+    """Insert one batch in one transaction (group commit for strict mode); audit records
+    as sealed by the chain, sent in binary COPY format."""
     if exposure_rows:
         await partitions.ensure(conn, [r[0] for r in exposure_rows])
     async with conn.transaction():
         if audit_rows:
-            await conn.copy_to_table("audit_log", schema_name=SCHEMA, columns=AUDIT_COLUMNS,
+            await conn.copy_to_table("audit_log", schema_name=SCHEMA, columns=COPY_COLUMNS,
                                      # a view: plain bytes would be taken for a path
                                      source=memoryview((encoder or AuditCopy()).encode(
                                          audit_rows)), format="binary")
@@ -92,9 +93,9 @@ async def read_log(conn: asyncpg.Connection, replica: str | None = None,
         yield row
 
 
-def audit_items(rows: Iterable[tuple]) -> list[tuple[str, tuple]]:
-    """Sealed rows (ts in µs) as spool items (ts a datetime, as read back)."""
-    return [(AUDIT, (*r[:4], from_micros(r[4]), *r[5:])) for r in rows]
+def audit_items(sealed: Iterable[Sealed]) -> list[tuple[str, tuple]]:
+    """Sealed records as spool items (rows as read back from the database)."""
+    return [(AUDIT, sealed_row(s)) for s in sealed]
 
 
 def exposure_items(rows: Iterable[tuple]) -> list[tuple[str, tuple]]:

@@ -8,8 +8,8 @@ import uuid
 import asyncpg
 
 from gateway.audit.binary import AuditCopy
-from gateway.audit.chain import Chain, checkpoint_record, end_record, start_record
-from gateway.audit.record import COLUMNS, AuditRecord, entry, from_micros
+from gateway.audit.chain import Chain, checkpoint_record, end_record, row, start_record
+from gateway.audit.record import COLUMNS, AuditRecord, entry
 from gateway.audit.store import read_log, write_batch
 from gateway.audit.verify import verify_chain
 from gateway.state.partitions import Partitions
@@ -45,8 +45,7 @@ async def test_rows_read_back_as_sealed_and_verify(state_dsn, keys):
         await conn.close()
     assert verify_chain(stored, keys).ok
     for sealed, back in zip(rows, stored, strict=True):
-        expected = dict(zip(COLUMNS, sealed, strict=True))
-        expected["ts"] = from_micros(expected["ts"])
+        expected = dict(zip(COLUMNS, row(sealed), strict=True))
         got = dict(back)
         for column in ("objects",):
             got[column] = got[column] and json.loads(got[column])

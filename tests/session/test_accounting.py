@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from types import SimpleNamespace
 
-from gateway.audit.chain import Chain, end_record, start_record
+from gateway.audit.chain import Chain, end_record, row, start_record
 from gateway.audit.keys import AuditKeys
-from gateway.audit.record import COLUMNS, entry, from_micros
+from gateway.audit.record import COLUMNS, entry
 from gateway.audit.verify import verify_chain
 from gateway.metering.meter import Metering
 from gateway.policy.decision import ColumnDecision, Decision, Refusal, StatementInfo
@@ -57,7 +57,7 @@ def _account(*runs: Run, **metering) -> tuple[Writer, Alerts, list[dict]]:
     SessionAccounting(accounting).statements(SESSION, list(runs))
     chain = Chain(KEYS, "r1", 1)
     chain.last_seq = chain.chain = 0  # a slice: only the fields are checked here
-    rows = [dict(zip(COLUMNS, chain.seal_entry(i + 1, e), strict=True))
+    rows = [dict(zip(COLUMNS, row(chain.seal_entry(i + 1, e)), strict=True))
             for i, e in enumerate(writer.entries)]
     return writer, alerts, rows
 
@@ -109,10 +109,8 @@ def test_records_seal_into_a_chain_that_verifies():
     writer, _, _ = _account(_run(sql, Decision(sql=sql)), _run(MASKED.sql, MASKED))
     chain = Chain(KEYS, "r1", 100)
     items = [entry(start_record("test")), *writer.entries, entry(end_record("test"))]
-    rows = [dict(zip(COLUMNS, chain.seal_entry(100 + i, e), strict=True))
+    rows = [dict(zip(COLUMNS, row(chain.seal_entry(100 + i, e)), strict=True))
             for i, e in enumerate(items)]
-    for row in rows:
-        row["ts"] = from_micros(row["ts"])  # as read back from the database
     assert verify_chain(rows, KEYS).ok
     rows[1]["statement"] = "SELECT 1"
     assert str(verify_chain(rows, KEYS).first_bad) == (
