@@ -64,9 +64,9 @@ class AuditCopy:
         out = [HEADER]
         append, texts, objects = out.append, self._texts, self._objects
         for replica, seq, chain, item, prev, mac, signature in sealed:
-            kind, us, who, shape, objects_text, *counts, duration, sqlstate = item
-            head = (replica, kind)
-            counts = (*counts, sqlstate)
+            (kind, us, who, shape, objects_text, rows, subjects, decision, reason, duration,
+             sqlstate) = item
+            head, counts = (replica, kind), (rows, subjects, decision, reason, sqlstate)
             append(_FIXED.pack(len(COPY_COLUMNS), 8, seq, 8, chain, 8, us - _PG_EPOCH_US,
                                32, prev, 32, mac))
             append(texts.get(head) or self._texts_of(head))

@@ -31,7 +31,7 @@ def describe(sql: str) -> tuple[str, str]:
     Statements sent with their literals inline (pgbench -S, simple Query) differ only in
     those literals: they share one parse through their shape (see _by_shape).
     """
-    shape, strings = _STRING.subn(_STRING_PLACE, sql)
+    shape, strings = _STRING.subn(_STRING_PLACE, sql) if "'" in sql else (sql, 0)
     shape, integers = _INTEGER.subn(_INTEGER_PLACE, shape)
     if not (strings or integers):
         return _parse(sql)
