@@ -27,7 +27,7 @@ import asyncpg
 
 from gateway.audit import chain as chain_mod
 from gateway.audit import store
-from gateway.audit.binary import AuditCopy
+from gateway.audit.binary import AuditCopy, ExposureCopy
 from gateway.audit.keys import AuditKeys
 from gateway.audit.record import AuditRecord, Entry, entry
 from gateway.audit.spool import Spool
@@ -81,7 +81,8 @@ class AuditWriter:
         self._next_try = 0.0
         self._last_checkpoint = time.monotonic()
         self._partitions = Partitions()
-        self._copy = AuditCopy()  # keeps encoded parts that repeat between batches
+        # keep encoded parts that repeat between batches
+        self._copy, self._exposure_copy = AuditCopy(), ExposureCopy()
         self._task: asyncio.Task | None = None
         self._closing = False
 
@@ -246,7 +247,7 @@ class AuditWriter:
             try:
                 await asyncio.wait_for(
                     store.write_batch(self._conn, self._partitions, audit, exposure,
-                                      self._copy), 10)
+                                      self._copy, self._exposure_copy), 10)
             except Exception as exc:  # any failure: the spool keeps the batch
                 log.warning("audit writer: state database write failed (%s); spooling",
                             type(exc).__name__)

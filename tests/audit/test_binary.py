@@ -1,16 +1,17 @@
-"""Binary COPY of audit rows: what is read back is what was sealed, and verifies."""
+"""Binary COPY of audit and ledger rows: what is read back is what was written."""
 
 from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
 from gateway.audit.binary import AuditCopy
 from gateway.audit.chain import Chain, checkpoint_record, end_record, row, start_record
 from gateway.audit.record import COLUMNS, AuditRecord, entry
-from gateway.audit.store import read_log, write_batch
+from gateway.audit.store import EXPOSURE_COLUMNS, read_log, write_batch
 from gateway.audit.verify import verify_chain
 from gateway.state.partitions import Partitions
 
@@ -51,3 +52,24 @@ async def test_rows_read_back_as_sealed_and_verify(state_dsn, keys):
             got[column] = got[column] and json.loads(got[column])
             expected[column] = expected[column] and json.loads(expected[column])
         assert got == expected
+
+
+async def test_exposure_rows_read_back_as_written(state_dsn):
+    replica = f"binary-{uuid.uuid4().hex[:8]}"
+    now = datetime.now(UTC)
+    rows = [
+        (now, replica, 1, "s1", "crm_app", "customer_service", "public.customers",
+         ["1", "新", 'a"b\\c'], ["person_name"], ["mobile", "id_card"], False, 3),
+        (now + timedelta(days=1), replica, None, None, None, None, "public.orders", [], [],
+         [], True, 0),
+        (now - timedelta(days=1, microseconds=1), replica, 2**62, "s2", "p", "q", "t",
+         ["x"], [], ["c"], False, 1),
+    ]
+    conn = await asyncpg.connect(state_dsn)
+    try:
+        await write_batch(conn, Partitions(), [], rows)
+        stored = await conn.fetch(f"SELECT {', '.join(EXPOSURE_COLUMNS)}"
+                                  " FROM privacy_gateway.exposure WHERE replica = $1", replica)
+    finally:
+        await conn.close()
+    assert sorted(tuple(r) for r in stored) == sorted(rows)
