@@ -1,9 +1,10 @@
 """The background audit writer: queue, MAC chain, group commit, spool and replay.
 
-The session calls `submit(record)` (synchronous, O(1): no database wait) and, in strict
-mode, `await durable(seq)` before it lets the statement's completion reach the client.
-One asyncio task drains the queue, seals records into the chain and inserts each batch
-in one transaction. When the state database is unreachable, batches are appended to
+The session calls `submit(record)`, or `submit_entry(entry)` on its per-statement path
+(synchronous, O(1): no database wait, no encoding), and, in strict mode, `await
+durable(seq)` before it lets the statement's completion reach the client. One asyncio
+task drains the queue, seals records into the chain and inserts each batch in one
+transaction (binary COPY). When the state database is unreachable, batches are appended to
 the local spool (fsynced) and replayed in order when it returns; nothing is dropped.
 
 Durability modes:
@@ -210,15 +211,23 @@ class AuditWriter:
                           " batch (%s); retrying", type(exc).__name__)
                 await asyncio.sleep(self.retry_seconds)
             self._update_gauges()
-            if self._records:
+            if self._records and (self._urgent() or len(self._records) >= self.batch_max):
+                # Buffered records that came in during the commit wait for the next flush
+                # interval: committing them at once would make a transaction (and a WAL
+                # flush) per few statements, which costs the state database more than
+                # the interval is worth.
                 self._wake.set()
             elif self._closing and not (sealed[0] or sealed[1] or self._exposure):
                 return
 
     def _wait_time(self) -> float:
-        if self._records and (self.mode == STRICT or self._waiters or self._closing):
+        if self._records and self._urgent():
             return 0
         return self.retry_seconds if self.degraded else self.flush_interval
+
+    def _urgent(self) -> bool:
+        """Someone waits for queued records: strict mode, flush() or close()."""
+        return self.mode == STRICT or bool(self._waiters) or self._closing
 
     def _seal_into(self, audit: list[tuple], exposure: list[tuple]) -> None:
         """Seal queued records into the chain; add a timed checkpoint when idle."""
