@@ -8,7 +8,8 @@ from functools import lru_cache
 from pglast import parser
 
 UNPARSED = "<not parsed>"
-_SHAPES = 4096  # statement shapes (texts with their literals blanked) kept
+_SHAPES = 4096  # statement shapes (texts with their literals blanked) and texts kept
+_TEXTS: dict[str, tuple[str, str]] = {}
 
 # Plain integer and plain quoted-string literals, each a whole token of its own: not part
 # of a name (t1), a parameter ($1), a number (1.5, 1e3) or a prefixed string (E'..', U&'..').
@@ -31,15 +32,20 @@ def describe(sql: str) -> tuple[str, str]:
     Statements sent with their literals inline (pgbench -S, simple Query) differ only in
     those literals: they share one parse through their shape (see _by_shape).
     """
+    found = _TEXTS.get(sql)  # the same text again (a repeated or prepared statement)
+    if found is not None:
+        return found
     shape, strings = _STRING.subn(_STRING_PLACE, sql) if "'" in sql else (sql, 0)
     shape, integers = _INTEGER.subn(_INTEGER_PLACE, shape)
-    if not (strings or integers):
-        return _parse(sql)
-    found = _by_shape(shape)
-    return found if found is not None else _parse(sql)
+    found = _by_shape(shape) if strings or integers else None
+    if found is None:
+        found = _parse(sql)
+    if len(_TEXTS) >= _SHAPES:
+        _TEXTS.clear()
+    _TEXTS[sql] = found
+    return found
 
 
-@lru_cache(maxsize=_SHAPES)
 def _parse(sql: str) -> tuple[str, str]:
     try:
         return parser.fingerprint(sql), parser.normalize(sql)

@@ -53,6 +53,6 @@ SHAPED = [
 
 @pytest.mark.parametrize("sql", SHAPED)
 def test_shared_shapes_give_what_parsing_each_statement_gives(sql):
-    parsed = statement._parse.__wrapped__(sql)
+    parsed = statement._parse(sql)
     assert describe(sql) == parsed
     assert describe(sql) == parsed  # the second time from the shape cache
