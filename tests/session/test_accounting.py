@@ -9,6 +9,7 @@ from gateway.audit.chain import Chain, end_record, row, start_record
 from gateway.audit.keys import AuditKeys
 from gateway.audit.record import COLUMNS, entry
 from gateway.audit.verify import verify_chain
+from gateway.metering.detection import load_detection
 from gateway.metering.meter import Metering
 from gateway.policy.decision import ColumnDecision, Decision, Refusal, StatementInfo
 from gateway.session.accounting import SessionAccounting
@@ -115,3 +116,14 @@ def test_records_seal_into_a_chain_that_verifies():
     rows[1]["statement"] = "SELECT 1"
     assert str(verify_chain(rows, KEYS).first_bad) == (
         "record r1/101: MAC mismatch (record altered)")
+
+
+def test_plain_statements_still_reach_detectors_that_can_fire_for_them():
+    """off_hours with a bound of 0 rows fires even for a statement reading no classified
+    table, so such statements are observed in full, not only counted."""
+    sql = "SELECT 1"
+    always_off = load_detection({"off_hours": {"rows": 0, "start": 0, "end": 0}})
+    _, alerts, _ = _account(_run(sql, Decision(sql=sql)), detection=always_off)
+    assert [a.rule for a in alerts.alerts] == ["off_hours"]
+    _, alerts, _ = _account(_run(sql, Decision(sql=sql)))
+    assert alerts.alerts == []
