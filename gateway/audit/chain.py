@@ -10,30 +10,60 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 
 from gateway.audit.keys import AuditKeys
 from gateway.audit.record import (
     CHAIN_END,
     CHAIN_START,
     CHECKPOINT,
-    COLUMNS,
+    LOGIN,
     SIGNED_KINDS,
+    STATEMENT,
+    SUPPRESSION,
     AuditRecord,
-    body,
-    canonical,
-    objects_text,
+    Entry,
+    canonical_json,
+    entry,
+    from_micros,
 )
 
 GENESIS = bytes(32)
-OBJECTS = COLUMNS.index("objects")
+_RATCHET = hashlib.sha256(b"privacy-gateway ratchet\0")  # copied: the prefix is hashed once
+_KINDS = {k: canonical_json(k) for k in (STATEMENT, LOGIN, SUPPRESSION, CHAIN_START,
+                                          CHECKPOINT, CHAIN_END)}
+_PLAIN = (int, type(None))
+_PARTS = 4096  # encoded who/shape/objects/tail parts kept per chain
+
+
+def _number(value: float | None) -> str:
+    """JSON of duration_ms as the encoder writes it (repr for a finite float)."""
+    if type(value) is float and math.isfinite(value):
+        return repr(value)
+    return canonical_json(value)
 
 
 def ratchet(key: bytes) -> bytes:
-    return hashlib.sha256(b"privacy-gateway ratchet\0" + key).digest()
+    h = _RATCHET.copy()
+    h.update(key)
+    return h.digest()
+
+
+# HMAC-SHA256 (RFC 2104) spelt out for keys of one block or less (ours are 32 bytes):
+# two plain SHA-256 calls cost about two thirds of hmac.digest, which sets up an OpenSSL
+# HMAC context per call.
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+_BLOCK = 64
 
 
 def seal_mac(key: bytes, prev_mac: bytes, payload: bytes) -> bytes:
-    return hmac.new(key, prev_mac + payload, hashlib.sha256).digest()
+    """HMAC-SHA256(key, prev_mac || payload)."""
+    if len(key) > _BLOCK:
+        return hmac.digest(key, prev_mac + payload, "sha256")
+    key = key.ljust(_BLOCK, b"\0")
+    inner = hashlib.sha256(key.translate(_IPAD) + prev_mac + payload).digest()
+    return hashlib.sha256(key.translate(_OPAD) + inner).digest()
 
 
 def signed_bytes(payload: bytes, mac: bytes) -> bytes:
@@ -49,21 +79,60 @@ class Chain:
         self._prev = GENESIS
         self.last_seq = chain - 1
         self.since_checkpoint = 0
+        self._replica_json = canonical_json(replica)
+        self._parts: dict[tuple | str, str] = {}
 
     def seal(self, seq: int, record: AuditRecord) -> tuple:
-        """The full row for record `seq` (must be the next one)."""
+        """The full row for record `seq` (must be the next one), as read back from the
+        database (audit_log COLUMNS order)."""
+        return row(self.seal_entry(seq, entry(record)))
+
+    def seal_entry(self, seq: int, item: Entry) -> Sealed:
+        """Seal the entry numbered `seq` (must be the next one): (replica, seq, chain,
+        entry, prev_mac, mac, signature); `row()` spells it out in COLUMNS order.
+
+        The MAC covers record.canonical() of the row; it is assembled here from parts
+        encoded once per distinct who, shape and objects (the same bytes, see tests).
+        """
         if seq != self.last_seq + 1:
             raise ValueError(f"audit chain: expected seq {self.last_seq + 1}, got {seq}")
-        values = [self.replica, seq, self.chain, *body(record)]
-        values[OBJECTS] = objects_text(values[OBJECTS])  # stored as this text, too
-        payload = canonical(values, objects_ready=True)
-        mac = seal_mac(self._key, self._prev, payload)
+        kind, us, who, shape, objects, rows, subjects, decision, reason, duration, sqlstate = item
+        parts, part = self._parts, self._part
+        counts = (rows, subjects, decision, reason)  # repeat: encoded once per combination
+        # as dict keys 1 == 1.0 == True: only ints and None are looked up
+        plain = type(rows) in _PLAIN and type(subjects) in _PLAIN
+        counts_json = (parts.get(counts) or part(counts)) if plain else (
+            canonical_json(counts)[1:-1])
+        payload = (f"[{self._replica_json},{seq},{self.chain},{_KINDS[kind]},{us},"
+                   f"{parts.get(who) or part(who)},{parts.get(shape) or part(shape)},"
+                   f"{parts.get(objects) or part(objects, whole=True)},"
+                   f"{counts_json},{_number(duration)},"
+                   f"{parts.get(sqlstate) or part(sqlstate, whole=True)}]").encode()
+        prev = self._prev
+        mac = seal_mac(self._key, prev, payload)
         signature = (self.keys.signing.sign(signed_bytes(payload, mac))
-                     if record.kind in SIGNED_KINDS else None)
-        row = (*values, self._prev, mac, signature)
+                     if kind in SIGNED_KINDS else None)
         self._key, self._prev, self.last_seq = ratchet(self._key), mac, seq
-        self.since_checkpoint = 0 if record.kind == CHECKPOINT else self.since_checkpoint + 1
-        return row
+        self.since_checkpoint = 0 if kind == CHECKPOINT else self.since_checkpoint + 1
+        return (self.replica, seq, self.chain, item, prev, mac, signature)
+
+    def _part(self, value: tuple | str | None, whole: bool = False) -> str:
+        """JSON of a value as it appears inside the record's array (a tuple: its items)."""
+        text = canonical_json(value) if whole else canonical_json(value)[1:-1]
+        if len(self._parts) >= _PARTS:
+            self._parts.clear()
+        self._parts[value] = text
+        return text
+
+
+Sealed = tuple  # (replica, seq, chain, entry, prev_mac, mac, signature)
+
+
+def row(sealed: Sealed) -> tuple:
+    """A sealed entry as an audit_log row (COLUMNS order, ts a datetime)."""
+    replica, seq, chain, (kind, us, who, shape, *rest), prev, mac, signature = sealed
+    return (replica, seq, chain, kind, from_micros(us), *who, *shape, *rest, prev, mac,
+            signature)
 
 
 def start_record(reason: str) -> AuditRecord:

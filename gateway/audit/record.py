@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from json import encoder as json_encoder
 from typing import Any
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -58,15 +59,52 @@ def body(record: AuditRecord) -> tuple:
     return tuple(getattr(record, c) for c in BODY_COLUMNS)
 
 
+# An entry: a record as queued for the writer, built cheaply on the session's path.
+#   (kind, ts in µs since the epoch, who, shape, objects, rows, subjects, decision,
+#    reason, duration_ms, sqlstate)
+# who = (session_id, principal, purpose, client_addr, application_name) and shape =
+# (fingerprint, statement) repeat from statement to statement, so the writer encodes
+# each of them once; objects is canonical JSON text (objects_text) or None.
+Entry = tuple
+
+
+def entry(record: AuditRecord) -> Entry:
+    """The entry for a record (logins, chain events, and callers that build records)."""
+    r = record
+    # A float as stored (double precision): an int would be sealed as 3 and read back as
+    # 3.0, and the record would no longer verify.
+    duration = None if r.duration_ms is None else float(r.duration_ms)
+    return (r.kind, micros(r.ts),
+            (r.session_id, r.principal, r.purpose, r.client_addr, r.application_name),
+            (r.fingerprint, r.statement), objects_text(r.objects), r.rows, r.subjects,
+            r.decision, r.reason, duration, r.sqlstate)
+
+
 def micros(ts: datetime) -> int:
     """Exact microseconds since the epoch (timestamptz precision, no float rounding)."""
     return (ts - _EPOCH) // timedelta(microseconds=1)
+
+
+def from_micros(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
 
 
 # Built once: json.dumps with options builds a new encoder on every call.
 _CANONICAL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _SORTED = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, sort_keys=True)
 _TEXTS: dict[str, str] = {}  # JSON text -> its canonical form; sessions repeat shapes
+# The C encoder that _CANONICAL.encode() builds on every call (a third of its cost),
+# built once; same arguments, so the same text (no circular check: records hold none).
+_C_ENCODER = json_encoder.c_make_encoder and json_encoder.c_make_encoder(
+    None, _CANONICAL.default, json_encoder.encode_basestring, None, ":", ",", False, False,
+    True)
+
+
+def canonical_json(value: Any) -> str:
+    """_CANONICAL.encode(value), faster."""
+    if _C_ENCODER is None:
+        return _CANONICAL.encode(value)
+    return "".join(_C_ENCODER(value, 0))
 
 
 def objects_text(objects: Any) -> str | None:

@@ -2,21 +2,70 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from pglast import parser
 
 UNPARSED = "<not parsed>"
+_SHAPES = 4096  # statement shapes (texts with their literals blanked) and texts kept
+_TEXTS: dict[str, tuple[str, str]] = {}
+
+# Plain integer and plain quoted-string literals, each a whole token of its own: not part
+# of a name (t1), a parameter ($1), a number (1.5, 1e3) or a prefixed string (E'..', U&'..').
+# Strings without quotes or backslashes inside, so the token ends at the next quote.
+# Strings go first so that digits inside them stay part of the string. Each pattern
+# starts with the character it looks for and checks the one before it afterwards (a
+# leading lookbehind would be tried at every position: four times slower).
+_STRING = re.compile(r"'(?<![\w&']')[^'\\]*'(?!')")
+_INTEGER = re.compile(r"\d(?<![\w$.]\d)\d*(?![\w.])")
+# What a literal leaves in a shape; NUL cannot occur in SQL text
+_STRING_PLACE, _INTEGER_PLACE = "\0s\0", "\0i\0"
 
 
-@lru_cache(maxsize=4096)
 def describe(sql: str) -> tuple[str, str]:
     """(fingerprint, normalised text). Literals become $n, so no values reach the log.
 
     Text the parser rejects is never stored, nor a hash of it (a hash of a short value
     such as a mobile number can be reversed by trying every value).
+
+    Statements sent with their literals inline (pgbench -S, simple Query) differ only in
+    those literals: they share one parse through their shape (see _by_shape).
     """
+    found = _TEXTS.get(sql)  # the same text again (a repeated or prepared statement)
+    if found is not None:
+        return found
+    shape, strings = _STRING.subn(_STRING_PLACE, sql) if "'" in sql else (sql, 0)
+    shape, integers = _INTEGER.subn(_INTEGER_PLACE, shape)
+    found = _by_shape(shape) if strings or integers else None
+    if found is None:
+        found = _parse(sql)
+    if len(_TEXTS) >= _SHAPES:
+        _TEXTS.clear()
+    _TEXTS[sql] = found
+    return found
+
+
+def _parse(sql: str) -> tuple[str, str]:
     try:
         return parser.fingerprint(sql), parser.normalize(sql)
     except parser.ParseError:
         return UNPARSED, UNPARSED
+
+
+@lru_cache(maxsize=_SHAPES)
+def _by_shape(shape: str) -> tuple[str, str] | None:
+    """Fingerprint and text for every statement of this shape, or None to parse each one.
+
+    Parses one statement of the shape (the literals filled with their kind) and keeps the
+    result only when normalising replaced exactly the blanked literals, numbered in
+    order: then the lexer saw each of them as one constant, and does for any other
+    literals of the same kinds in the same places, which change neither the parse tree's
+    form (the fingerprint ignores constants) nor the rest of the text.
+    """
+    pieces = re.split("\0([is])\0", shape)
+    sample = "".join(p if i % 2 == 0 else ("1" if p == "i" else "'x'")
+                     for i, p in enumerate(pieces))
+    fingerprint, text = _parse(sample)
+    expected = "".join(p if i % 2 == 0 else f"${i // 2 + 1}" for i, p in enumerate(pieces))
+    return (fingerprint, text) if text == expected else None

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 
 import asyncpg
 
+from gateway.audit.binary import COPY_COLUMNS, EXPOSURE_COPY_COLUMNS, AuditCopy, ExposureCopy
+from gateway.audit.chain import Sealed
+from gateway.audit.chain import row as sealed_row
 from gateway.audit.record import COLUMNS as AUDIT_COLUMNS
 from gateway.audit.spool import AUDIT, EXPOSURE, Spool
 from gateway.state.partitions import Partitions
@@ -18,13 +22,35 @@ EXPOSURE_COLUMNS = ("ts", "replica", "audit_seq", "session_id", "principal", "pu
 
 
 async def write_batch(conn: asyncpg.Connection, partitions: Partitions,
-                      audit_rows: list[tuple], exposure_rows: list[tuple]) -> None:
-    """Insert one batch in one transaction (group commit for strict mode)."""
+                      audit_rows: list[Sealed], exposure_rows: list[tuple],
+                      encoder: AuditCopy | None = None,
+                      exposure_encoder: ExposureCopy | None = None) -> None:
+    """Insert one batch in one transaction (group commit for strict mode); audit records
+    as sealed by the chain; both sent in binary COPY format."""
     if exposure_rows:
-        await partitions.ensure(conn, [r[0] for r in exposure_rows])
+        await partitions.ensure(conn, _days(exposure_rows))
     async with conn.transaction():
-        await _copy(conn, "audit_log", AUDIT_COLUMNS, audit_rows)
-        await _copy(conn, "exposure", EXPOSURE_COLUMNS, exposure_rows)
+        if audit_rows:
+            await conn.copy_to_table("audit_log", schema_name=SCHEMA, columns=COPY_COLUMNS,
+                                     # a view: plain bytes would be taken for a path
+                                     source=memoryview((encoder or AuditCopy()).encode(
+                                         audit_rows)), format="binary")
+        if exposure_rows:
+            source = (exposure_encoder or ExposureCopy()).encode(exposure_rows)
+            await conn.copy_to_table("exposure", schema_name=SCHEMA,
+                                     columns=EXPOSURE_COPY_COLUMNS,
+                                     source=memoryview(source), format="binary")
+
+
+def _days(exposure_rows: list[tuple]) -> list[datetime]:
+    """A time on every UTC day from the earliest row to the latest (the partitions the
+    rows need, without converting each row's time)."""
+    stamps = [r[0] for r in exposure_rows]
+    first, last = min(stamps), max(stamps)
+    days = [first]
+    while days[-1].astimezone(UTC).date() < last.astimezone(UTC).date():
+        days.append(days[-1] + timedelta(days=1))
+    return [*days, last]
 
 
 async def _copy(conn: asyncpg.Connection, table: str, columns: tuple[str, ...],
@@ -84,8 +110,9 @@ async def read_log(conn: asyncpg.Connection, replica: str | None = None,
         yield row
 
 
-def audit_items(rows: Iterable[tuple]) -> list[tuple[str, tuple]]:
-    return [(AUDIT, r) for r in rows]
+def audit_items(sealed: Iterable[Sealed]) -> list[tuple[str, tuple]]:
+    """Sealed records as spool items (rows as read back from the database)."""
+    return [(AUDIT, sealed_row(s)) for s in sealed]
 
 
 def exposure_items(rows: Iterable[tuple]) -> list[tuple[str, tuple]]:

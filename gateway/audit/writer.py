@@ -1,9 +1,10 @@
 """The background audit writer: queue, MAC chain, group commit, spool and replay.
 
-The session calls `submit(record)` (synchronous, O(1): no database wait) and, in strict
-mode, `await durable(seq)` before it lets the statement's completion reach the client.
-One asyncio task drains the queue, seals records into the chain and inserts each batch
-in one transaction. When the state database is unreachable, batches are appended to
+The session calls `submit(record)`, or `submit_entry(entry)` on its per-statement path
+(synchronous, O(1): no database wait, no encoding), and, in strict mode, `await
+durable(seq)` before it lets the statement's completion reach the client. One asyncio
+task drains the queue, seals records into the chain and inserts each batch in one
+transaction (binary COPY). When the state database is unreachable, batches are appended to
 the local spool (fsynced) and replayed in order when it returns; nothing is dropped.
 
 Durability modes:
@@ -27,8 +28,9 @@ import asyncpg
 
 from gateway.audit import chain as chain_mod
 from gateway.audit import store
+from gateway.audit.binary import AuditCopy, ExposureCopy
 from gateway.audit.keys import AuditKeys
-from gateway.audit.record import AuditRecord
+from gateway.audit.record import AuditRecord, Entry, entry
 from gateway.audit.spool import Spool
 from gateway.metrics import metric
 from gateway.state.partitions import Partitions
@@ -67,8 +69,8 @@ class AuditWriter:
         self.flush_interval, self.batch_max = flush_interval, batch_max
         self.checkpoint_every, self.checkpoint_seconds = checkpoint_every, checkpoint_seconds
         self.retry_seconds = retry_seconds
-        # (seq, record); None stands for a checkpoint, built when sealed
-        self._records: deque[tuple[int, AuditRecord | None]] = deque()
+        # (seq, entry); None stands for a checkpoint, built when sealed
+        self._records: deque[tuple[int, Entry | None]] = deque()
         self._checkpoint_seq = 0
         self._exposure: deque[tuple] = deque()
         self._chain: chain_mod.Chain | None = None
@@ -80,6 +82,8 @@ class AuditWriter:
         self._next_try = 0.0
         self._last_checkpoint = time.monotonic()
         self._partitions = Partitions()
+        # keep encoded parts that repeat between batches
+        self._copy, self._exposure_copy = AuditCopy(), ExposureCopy()
         self._task: asyncio.Task | None = None
         self._closing = False
 
@@ -87,17 +91,26 @@ class AuditWriter:
 
     def submit(self, record: AuditRecord) -> int:
         """Queue a record; return its seq. Never waits."""
-        seq = self._enqueue(record)
+        return self.submit_entry(entry(record))
+
+    def submit_entry(self, item: Entry) -> int:
+        """Queue a record in its entry form (record.Entry); return its seq. Never waits.
+
+        The session's path: sealing and encoding happen in the writer, in batches."""
+        seq = self._next_seq
+        self._next_seq = seq + 1
+        records = self._records
+        records.append((seq, item))
         if seq - self._checkpoint_seq >= self.checkpoint_every:
             self._checkpoint_seq = self._enqueue(None)  # sealed as a checkpoint
-        if self.mode == STRICT or len(self._records) >= self.batch_max:
+        if self.mode == STRICT or len(records) >= self.batch_max:
             self._wake.set()
         return seq
 
-    def _enqueue(self, record: AuditRecord | None) -> int:
+    def _enqueue(self, item: Entry | None) -> int:
         seq = self._next_seq
         self._next_seq += 1
-        self._records.append((seq, record))
+        self._records.append((seq, item))
         return seq
 
     def add_exposure(self, row: tuple) -> None:
@@ -165,7 +178,7 @@ class AuditWriter:
         """Write the end-of-chain marker, flush everything, stop."""
         if self._task is None:
             return
-        self._enqueue(chain_mod.end_record(reason))  # last: no checkpoint after it
+        self._enqueue(entry(chain_mod.end_record(reason)))  # last: no checkpoint after it
         self._closing = True
         self._wake.set()
         await self._task
@@ -198,25 +211,34 @@ class AuditWriter:
                           " batch (%s); retrying", type(exc).__name__)
                 await asyncio.sleep(self.retry_seconds)
             self._update_gauges()
-            if self._records:
+            if self._records and (self._urgent() or len(self._records) >= self.batch_max):
+                # Buffered records that came in during the commit wait for the next flush
+                # interval: committing them at once would make a transaction (and a WAL
+                # flush) per few statements, which costs the state database more than
+                # the interval is worth.
                 self._wake.set()
             elif self._closing and not (sealed[0] or sealed[1] or self._exposure):
                 return
 
     def _wait_time(self) -> float:
-        if self._records and (self.mode == STRICT or self._waiters or self._closing):
+        if self._records and self._urgent():
             return 0
         return self.retry_seconds if self.degraded else self.flush_interval
+
+    def _urgent(self) -> bool:
+        """Someone waits for queued records: strict mode, flush() or close()."""
+        return self.mode == STRICT or bool(self._waiters) or self._closing
 
     def _seal_into(self, audit: list[tuple], exposure: list[tuple]) -> None:
         """Seal queued records into the chain; add a timed checkpoint when idle."""
         chain = self._chain
-        for _ in range(min(len(self._records), self.batch_max)):
-            seq, record = self._records.popleft()
-            if record is None:
-                record = chain_mod.checkpoint_record(chain.since_checkpoint)
+        records, seal = self._records, chain.seal_entry
+        for _ in range(min(len(records), self.batch_max)):
+            seq, item = records.popleft()
+            if item is None:
+                item = entry(chain_mod.checkpoint_record(chain.since_checkpoint))
                 self._last_checkpoint = time.monotonic()
-            audit.append(chain.seal(seq, record))
+            audit.append(seal(seq, item))
         while self._exposure:
             exposure.append(self._exposure.popleft())
         # Only with the queue empty can a checkpoint take the next seq without
@@ -233,7 +255,8 @@ class AuditWriter:
         if not self.degraded:
             try:
                 await asyncio.wait_for(
-                    store.write_batch(self._conn, self._partitions, audit, exposure), 10)
+                    store.write_batch(self._conn, self._partitions, audit, exposure,
+                                      self._copy, self._exposure_copy), 10)
             except Exception as exc:  # any failure: the spool keeps the batch
                 log.warning("audit writer: state database write failed (%s); spooling",
                             type(exc).__name__)

@@ -58,13 +58,20 @@ def table_uses(columns: Iterable[Any], exposure: str, rows: int,
     """
     if exposure == "none":
         return []
+    return uses_from(classes(columns), exposure, rows, subjects, canary_hits)
+
+
+def uses_from(per_table: Mapping[str, tuple[list[str], list[str], int]], exposure: str,
+              rows: int, subjects: Mapping[str, Iterable[str]] | None = None,
+              canary_hits: Mapping[str, int] | None = None) -> list[TableUse]:
+    """table_uses() from classes(columns) worked out before (once per decision)."""
     subjects, canary_hits = subjects or {}, canary_hits or {}
-    per_table = classes(columns)
-    for table in subjects:
-        per_table.setdefault(table, ([], [], 0))
+    if any(table not in per_table for table in subjects):
+        per_table = {**per_table, **{t: ([], [], 0) for t in subjects if t not in per_table}}
+    aggregate = exposure == "aggregate"
     return [TableUse(table, rows=rows, subjects=list(subjects.get(table, ())),
                      clear_classes=clear, masked_classes=masked,
-                     masked_cells=rows * masked_cols, aggregate=exposure == "aggregate",
+                     masked_cells=rows * masked_cols, aggregate=aggregate,
                      canary_hits=canary_hits.get(table, 0))
             for table, (clear, masked, masked_cols) in per_table.items()]
 

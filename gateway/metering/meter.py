@@ -24,7 +24,7 @@ from gateway.metering.history import HistoryChecks
 from gateway.metering.ledger import exposure_rows
 from gateway.metering.usage import StatementUse
 from gateway.metering.windows import SharedWindows
-from gateway.metrics import metric
+from gateway.metrics import STATEMENTS, TABLE_READS, metric
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,18 @@ class Metering:
         self.detectors = Detectors(self.detection, limits or {}, canaries or {})
         self.windows = SharedWindows(replica)
         self.history = HistoryChecks(self.detection, self.detectors)
-        self._children: dict[tuple | str, tuple] = {}  # labelled metrics, looked up once
         self._task: asyncio.Task | None = None
+        self.quiet_without_tables = self._quiet()
+
+    def _quiet(self) -> bool:
+        """True when no detector can fire for a statement that read no classified table
+        and was not refused (then such a statement only needs `count`): it holds unless
+        a limit of rows below zero or an off_hours bound of zero rows is configured."""
+        off_hours = self.detection.get("off_hours")
+        limits = [self.detectors.limit("rows_per_query", p)
+                  for p in (None, *self.detectors.limits)]
+        return (not off_hours or off_hours["rows"] > 0) and all(
+            limit is None or limit >= 0 for limit in limits)
 
     def update_rules(self, limits: Mapping[str, Mapping[str, int]],
                      canaries: Mapping[str, frozenset[str]],
@@ -63,26 +73,19 @@ class Metering:
             self.history.detection, self.history.detectors = detection, self.detectors
         else:
             self.detectors.limits, self.detectors.canaries = limits, canaries
+        self.quiet_without_tables = self._quiet()
 
     # -- hot path ------------------------------------------------------------------------
 
+    def count(self, decision: str, duration_s: float) -> None:
+        """Account for a statement that read no classified table and was not refused,
+        when quiet_without_tables holds (observe would do only this)."""
+        STATEMENTS.add(decision, duration_s)
+
     def observe(self, use: StatementUse) -> None:
         """Account for one finished (or refused) statement. Never waits."""
-        counter, latency = self._decision_children(use.decision)
-        counter.inc()
-        latency.observe(use.duration_s)
-        for t in use.tables:
-            rows, subjects, masked = self._metric_children(use, t.table)
-            rows.inc(t.rows)
-            subjects.inc(len(set(t.subjects)))
-            masked.inc(t.masked_cells)
-        if self._add_exposure is not None:
-            for row in exposure_rows(use, self.replica):
-                self._add_exposure(row)
-        for found in self.detectors.check(use):
-            if found.rule == "canary":
-                metric("canary_hits").labels(found.details["table"]).inc(found.details["hits"])
-            self._raise(found)
+        STATEMENTS.add(use.decision, use.duration_s)
+        self._exposure(use)
         for inc, threshold in self.detectors.increments(use):
             total = self.windows.add(inc, threshold)
             if total is not None:
@@ -92,8 +95,13 @@ class Metering:
     def observe_batch(self, use: StatementUse) -> None:
         """Subjects handed over by a statement still running (rows 0: they are counted
         when it ends): ledger rows, subject metrics, canaries, the subject windows."""
+        self._exposure(use)
+        self.history.note(use)
+
+    def _exposure(self, use: StatementUse) -> None:
         for t in use.tables:
-            self._metric_children(use, t.table)[1].inc(len(t.subjects))
+            TABLE_READS.add((use.principal or "", use.purpose or "", t.table),
+                            (t.rows, len(set(t.subjects)), t.masked_cells))
         if self._add_exposure is not None:
             for row in exposure_rows(use, self.replica):
                 self._add_exposure(row)
@@ -101,23 +109,6 @@ class Metering:
             if found.rule == "canary":
                 metric("canary_hits").labels(found.details["table"]).inc(found.details["hits"])
             self._raise(found)
-        self.history.note(use)
-
-    def _decision_children(self, decision: str) -> tuple:
-        children = self._children.get(decision)
-        if children is None:
-            children = (metric("statements").labels(decision),
-                        metric("statement_seconds").labels(decision))
-            self._children[decision] = children
-        return children
-
-    def _metric_children(self, use: StatementUse, table: str) -> tuple:
-        key = (use.principal or "", use.purpose or "", table)
-        children = self._children.get(key)
-        if children is None:
-            children = tuple(metric(m).labels(*key) for m in ("rows", "subjects", "masked_cells"))
-            self._children[key] = children
-        return children
 
     # -- background ----------------------------------------------------------------------
 

@@ -3,23 +3,59 @@
 The tracker hands over each finished statement (a Run); this turns it into one audit
 record and one metering observation. Nothing here waits: records are queued for the
 background writer (strict mode awaits durability in the shell, not here).
+
+This runs once per statement, so it does as little as it can: what follows from the
+policy Decision alone is worked out once per decision (Facts), the record is queued as
+a compact entry that the writer seals and encodes in batches, and a statement that
+reads no classified table and was not refused only counts in the metrics (no detector
+can fire for it).
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import time
 from dataclasses import dataclass, field
 
-from gateway.audit.record import LOGIN, AuditRecord
+from gateway.audit.record import LOGIN, STATEMENT, AuditRecord, from_micros
 from gateway.audit.statement import describe
-from gateway.metering.bridge import objects_json, table_uses
+from gateway.metering.bridge import classes, objects_json, uses_from
 from gateway.metering.runtime import Accounting
 from gateway.metering.usage import StatementUse
 from gateway.metrics import metric
+from gateway.policy.decision import Decision
 from gateway.session.core import Session
 from gateway.session.results import Run
 
-_DESCRIBED = 2048  # statement texts whose fingerprint we keep (prepared ones repeat)
+_FACTS = 4096  # decisions whose facts are kept (the policy caches about as many)
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What accounting needs from one policy Decision, worked out once."""
+
+    decision: Decision | None  # held so its id is not reused while the facts are cached
+    objects: str | None  # AuditRecord.objects as canonical JSON text
+    reason: str | None
+    verdict: str  # deny, rewrite or allow; a run that failed makes it error
+    exposure: str
+    tables: dict[str, tuple[tuple[str, ...], tuple[str, ...], int]]  # bridge.classes
+
+
+def facts(decision: Decision | None) -> Facts:
+    if decision is None:
+        return Facts(None, None, None, "allow", "none", {})
+    refusal = decision.refusal
+    verdict = "deny" if refusal else "rewrite" if decision.rewritten else "allow"
+    columns = decision.columns
+    tables = {t: (tuple(clear), tuple(masked), n)
+              for t, (clear, masked, n) in classes(columns).items()}
+    return Facts(decision, objects_json(columns) if columns else None,
+                 refusal.message if refusal else None, verdict, decision.exposure, tables)
+
+
+_PLAIN = {(verdict, exposure): Facts(None, None, None, verdict, exposure, {})
+          for verdict in ("allow", "rewrite")
+          for exposure in ("rows", "aggregate", "unknown", "none")}
 
 
 @dataclass
@@ -27,7 +63,7 @@ class SessionAccounting:
     """Audit and metering for the sessions of one gateway."""
 
     accounting: Accounting
-    _described: OrderedDict[str, tuple[str, str]] = field(default_factory=OrderedDict)
+    _facts: dict[int, Facts] = field(default_factory=dict)
 
     def statements(self, session: Session, runs: list[Run]) -> int:
         """Record finished statements; returns the last audit sequence number."""
@@ -37,26 +73,30 @@ class SessionAccounting:
         return seq
 
     def _statement(self, session: Session, run: Run) -> int:
-        decision = run.prepared.decision
-        verdict = _verdict(run)
-        fingerprint, text = self._describe(run.prepared.sql)
-        subjects = run.subject_count
+        prepared = run.prepared
+        known = self._facts_of(prepared.decision)
+        verdict = known.verdict
+        if run.sqlstate is not None and verdict != "deny":
+            verdict = "error"
+        subjects = run.subjects  # what the statement still holds (see exposure())
         duration = max(session.config.clock() - run.started, 0.0)
         principal = session.principal.name if session.principal else None
-        record = AuditRecord(
-            session_id=str(session.id), principal=principal, purpose=session.purpose,
-            client_addr=session.client_address or None,
-            application_name=session.params.get("application_name"),
-            fingerprint=fingerprint, statement=text,
-            objects=objects_json(decision.columns) if decision and decision.columns else None,
-            rows=run.rows, subjects=subjects, decision=verdict,
-            reason=decision.refusal.message if decision and decision.refusal else None,
-            duration_ms=round(duration * 1000, 3), sqlstate=run.sqlstate)
-        seq = self.accounting.auditor.submit(record)
-        uses = table_uses(decision.columns, decision.exposure, run.rows,
-                          run.subjects) if decision else []
-        self.accounting.metering.observe(StatementUse(
-            principal, session.purpose, verdict, uses, str(session.id), seq, duration))
+        purpose, session_id = session.purpose, str(session.id)
+        who = (session_id, principal, purpose, session.client_address or None,
+               session.params.get("application_name"))
+        ts = time.time_ns() // 1000
+        seq = self.accounting.auditor.submit_entry((
+            STATEMENT, ts, who, describe(prepared.sql), known.objects, run.rows,
+            run.subject_count, verdict, known.reason,
+            round(duration * 1000, 3), run.sqlstate))
+        metering = self.accounting.metering
+        exposed = (known.tables or subjects) and known.exposure != "none"
+        if exposed or verdict == "deny" or not metering.quiet_without_tables:
+            uses = uses_from(known.tables, known.exposure, run.rows, subjects) if exposed else []
+            metering.observe(StatementUse(principal, purpose, verdict, uses, session_id, seq,
+                                          duration, from_micros(ts)))
+        else:
+            metering.count(verdict, duration)
         if run.misses:
             metric("rewrite_misses").labels(reason="result_stream").inc(run.misses)
         return seq
@@ -65,13 +105,25 @@ class SessionAccounting:
         """Subjects a statement still sending rows hands over (see Tracker.batches): to the
         exposure ledger and the subject detectors now; rows and the audit record follow
         when the statement ends."""
-        decision = run.prepared.decision
-        if decision is None:
+        known = self._facts_of(run.prepared.decision)
+        if known.exposure == "none":
             return
-        uses = table_uses(decision.columns, decision.exposure, 0, subjects)
         self.accounting.metering.observe_batch(StatementUse(
             session.principal.name if session.principal else None, session.purpose,
-            _verdict(run), uses, str(session.id)))
+            known.verdict, uses_from(known.tables, known.exposure, 0, subjects),
+            str(session.id)))
+
+    def _facts_of(self, decision: Decision | None) -> Facts:
+        if decision is not None and not decision.columns and decision.refusal is None:
+            # A new decision per text for statements with inline literals: not cached
+            return _PLAIN["rewrite" if decision.rewritten else "allow", decision.exposure]
+        cache = self._facts
+        found = cache.get(id(decision))
+        if found is None or found.decision is not decision:
+            if len(cache) >= _FACTS:
+                cache.clear()
+            found = cache[id(decision)] = facts(decision)
+        return found
 
     def login(self, session: Session, ok: bool, reason: str | None) -> int:
         """Audit a login; a failed one by an unknown name keeps no name (it may be PII)."""
@@ -85,20 +137,3 @@ class SessionAccounting:
             application_name=session.params.get("application_name"),
             decision="login_ok" if ok else "login_failed", reason=reason))
 
-    def _describe(self, sql: str) -> tuple[str, str]:
-        cache = self._described
-        found = cache.get(sql)
-        if found is None:
-            found = cache[sql] = describe(sql)
-            if len(cache) > _DESCRIBED:
-                cache.popitem(last=False)
-        return found
-
-
-def _verdict(run: Run) -> str:
-    decision = run.prepared.decision
-    if decision is not None and decision.refusal is not None:
-        return "deny"
-    if run.sqlstate is not None:
-        return "error"
-    return "rewrite" if decision is not None and decision.rewritten else "allow"

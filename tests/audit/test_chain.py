@@ -101,3 +101,46 @@ def test_objects_as_text_verify_after_jsonb_reformatting(keys):
         [start_record("t"), AuditRecord(objects=text)])]
     rows[1]["objects"] = '{"a": ["x"], "b": 1}'  # as jsonb hands it back
     assert verify_chain(rows, keys).ok
+
+
+def test_seal_assembles_the_same_bytes_as_canonical(keys):
+    """seal() builds the MAC'd JSON from cached parts; verify rebuilds it with canonical()."""
+    odd = ['quote " and \\ backslash', "新\n行\t", "", None, "\u2028", "emoji \U0001f600"]
+    records = [start_record("test")]
+    for i, text in enumerate(odd * 3):
+        records.append(AuditRecord(
+            session_id=text, principal=odd[i % 4], purpose=text, client_addr=None,
+            application_name=text, fingerprint=odd[(i + 1) % 6], statement=text,
+            objects=[{"table": f"t{i % 2}", "columns": {"名": "mask", "b": "show"}}]
+            if i % 3 else None,
+            rows=[None, 0, 2**62][i % 3], subjects=i, decision=text, reason=odd[i % 6],
+            duration_ms=[0.1, 1e-7, 123456.789, None, 3.0, 1e22][i % 6], sqlstate=text))
+    records.append(end_record("test"))
+    chain = Chain(keys, "r1", 1)
+    rows = [dict(zip(COLUMNS, chain.seal(1 + i, r), strict=True))
+            for i, r in enumerate(records)]
+    report = verify_chain(rows, keys)
+    assert report.ok, report.first_bad
+
+
+def test_equal_keys_of_other_types_do_not_share_encoded_parts(keys):
+    """1 == 1.0 == True as dict keys; each must still be sealed as itself."""
+    records = [start_record("test")] + [AuditRecord(rows=v, subjects=v, principal="p")
+                                        for v in (1, 1.0, True, 0, False, 0.0)]
+    chain = Chain(keys, "r1", 1)
+    rows = [dict(zip(COLUMNS, chain.seal(1 + i, r), strict=True))
+            for i, r in enumerate(records)]
+    assert verify_chain(rows, keys).ok
+
+
+@pytest.mark.parametrize("key_size", [0, 1, 32, 63, 64, 65, 200])
+def test_seal_mac_is_hmac_sha256(key_size):
+    import hashlib
+    import hmac
+    import os
+
+    from gateway.audit.chain import seal_mac
+
+    key, prev, payload = os.urandom(key_size), os.urandom(32), os.urandom(key_size * 7 + 3)
+    assert seal_mac(key, prev, payload) == hmac.new(key, prev + payload,
+                                                    hashlib.sha256).digest()
