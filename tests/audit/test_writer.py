@@ -169,3 +169,19 @@ async def test_strict_waiters_fail_when_the_writer_dies(state_dsn, keys, tmp_pat
     with pytest.raises(AuditWriterStopped):
         await writer.durable(writer.submit(_record(2)))
     writer.spool.unlock()
+
+
+async def test_a_ledger_row_of_many_subjects_waits_packed_and_lands_whole(state_dsn, keys,
+                                                                          tmp_path):
+    writer = _writer(keys, state_dsn, tmp_path)
+    await writer.start()
+    subjects = [str(i) for i in range(5000)] + ['quote " and \\ back', "中文"]
+    writer.add_exposure((datetime.now(UTC), writer.replica, None, "s1", "crm_app",
+                         "customer_service", "public.customers", subjects, [], ["mobile"],
+                         False, 0))
+    assert isinstance(writer._exposure[0][7], str)  # one string while it waits
+    await writer.close()
+    with psycopg.connect(state_dsn) as conn:
+        stored = conn.execute("SELECT subjects FROM privacy_gateway.exposure"
+                              " WHERE replica = %s", (writer.replica,)).fetchone()[0]
+    assert stored == subjects
