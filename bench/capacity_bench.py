@@ -280,8 +280,9 @@ def reading(modes: dict[str, dict[str, float]], r: dict[str, float]) -> list[str
         f"per core given to the gateway; a core carries about {per_core:,.0f} prepared "
         f"statements/s here. Simple-protocol statements with inline literals cost "
         f"{simple['cpu_us']:.0f} µs instead of {prepared['cpu_us']:.0f} µs: every new "
-        "statement text is parsed and checked (decisions are cached by text), so a "
-        "client that sends literals in the text gets fewer statements/s per core.",
+        "statement text is read and its literal shape looked up (a shape not seen yet is "
+        "parsed and checked), so a client that sends literals in the text gets fewer "
+        "statements/s per core.",
         f"- Rows cost {r['cpu_us_per_row']:.1f} µs of gateway CPU each in a masked bulk "
         "read: a core streams about "
         f"{1e6 / max(r['cpu_us_per_row'], 1e-9):,.0f} masked rows/s.",
