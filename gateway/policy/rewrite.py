@@ -185,7 +185,7 @@ class PolicyCache:
         elif plain_select(sql, self._sensitive):
             decision = Decision(sql=sql, kind="select", purpose=purpose, verbatim=True)
             if shape is not None:
-                self._remember_shape((shape, purpose), decision)
+                _put(self._plain, (shape, purpose), decision, self.size)
                 return decision
         else:
             decision = rewrite(sql, bound, self.rules, self.catalog, self.mask_key, self._memo,
@@ -197,14 +197,7 @@ class PolicyCache:
 
     def remember_description(self, key: tuple[bytes, str | None],
                              guards: tuple[int, ...]) -> None:
-        if len(self.described) >= self.size:
-            self.described.clear()
-        self.described[key] = guards
-
-    def _remember_shape(self, key: tuple[str, str | None], decision: Decision) -> None:
-        if len(self._plain) >= self.size:
-            self._plain.clear()  # rare: an application with thousands of statement shapes
-        self._plain[key] = decision
+        _put(self.described, key, guards, self.size)
 
     def replace(self, rules: Rules | None = None, catalog: Catalog | None = None) -> None:
         """Swap in new rules and/or catalog (a reload); old decisions are dropped."""
@@ -216,3 +209,11 @@ class PolicyCache:
         self._plain.clear()
         self.described.clear()
         self._memo.clear()
+
+
+def _put(cache: dict, key: object, value: object, size: int) -> None:
+    """Remember key -> value, starting afresh when full (rare: an application with
+    thousands of statement shapes or result layouts)."""
+    if len(cache) >= size:
+        cache.clear()
+    cache[key] = value

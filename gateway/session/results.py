@@ -83,10 +83,6 @@ class Run:
         self.update()
 
     @property
-    def strip(self) -> int:
-        return len(self.subject_tables)
-
-    @property
     def subject_count(self) -> int:
         """Distinct subjects of the statement (counted per handed-over batch, so a
         subject seen in two batches of a very long result counts twice)."""
