@@ -497,31 +497,35 @@ def decode(type_byte: bytes, body: bytes | memoryview, backend: bool) -> Message
 # message object, and fail exactly where decode() would.
 
 
-def query_text(data: bytes, start: int, end: int) -> str:
-    """The SQL of the Query whose body is data[start:end]."""
+def cstring_at(data: bytes, start: int, end: int) -> tuple[str, int]:
+    """The NUL-terminated string at data[start:] that must end before `end`, and where
+    the next field begins."""
     stop = data.find(b"\0", start, end)
     if stop < 0:
         raise ProtocolError("string is not terminated")
-    if stop != end - 1:
+    return data[start:stop].decode(ENCODING, ERRORS), stop + 1
+
+
+def query_text(data: bytes, start: int, end: int) -> str:
+    """The SQL of the Query whose body is data[start:end]."""
+    sql, stop = cstring_at(data, start, end)
+    if stop != end:
         raise ProtocolError("message is longer than its fields")
-    return data[start:stop].decode(ENCODING, ERRORS)
+    return sql
 
 
 def parse_fields(data: bytes, start: int, end: int) -> tuple[str, str, tuple[int, ...]]:
     """(statement name, SQL, parameter type OIDs) of the Parse whose body is data[start:end]."""
-    stop = data.find(b"\0", start, end)
-    sql_stop = data.find(b"\0", stop + 1, end) if stop >= 0 else -1
-    if sql_stop < 0:
-        raise ProtocolError("string is not terminated")
-    if sql_stop + 3 > end:
+    name, pos = cstring_at(data, start, end)
+    sql, pos = cstring_at(data, pos, end)
+    if pos + 2 > end:
         raise ProtocolError("message is shorter than its fields")
-    count = I16.unpack_from(data, sql_stop + 1)[0]
+    count = I16.unpack_from(data, pos)[0]
     if count < 0:
         raise ProtocolError("negative count")
-    types_at = sql_stop + 3
+    types_at = pos + 2
     if types_at + 4 * count != end:
         raise ProtocolError("message is " + ("shorter" if types_at + 4 * count > end
                                                else "longer") + " than its fields")
     types = struct.unpack_from(f"!{count}i", data, types_at) if count else ()
-    return (data[start:stop].decode(ENCODING, ERRORS),
-            data[stop + 1:sql_stop].decode(ENCODING, ERRORS), types)
+    return name, sql, types

@@ -29,6 +29,7 @@ from gateway.protocol.messages import (
     PasswordMessage,
     Query,
     ReadyForQuery,
+    cstring_at,
     decode,
     parse_fields,
     query_text,
@@ -425,11 +426,11 @@ class Session:
         """Note Bind/Describe/Execute/Close for the tracker; a rewritten Bind, or None."""
         tracker = self.tracker
         if type_byte == _EXECUTE:
-            portal = _cstring(data, start + 5)[0]
+            portal = cstring_at(data, start + 5, end)[0]
             tracker.execute(portal, self._row_limit)
         elif type_byte == _BIND:
-            portal, pos = _cstring(data, start + 5)
-            statement, pos = _cstring(data, pos)
+            portal, pos = cstring_at(data, start + 5, end)
+            statement, pos = cstring_at(data, pos, end)
             prepared = tracker.prepared(statement)
             decision = prepared.decision if prepared else None
             if decision is not None and decision.tables and decision.purpose != self.purpose:
@@ -445,7 +446,7 @@ class Session:
             return self._bind_with_subjects(data, start, end, portal, statement, extra)
         else:  # Describe or Close: a kind byte, then a name
             kind = chr(data[start + 5])
-            name = _cstring(data, start + 6)[0]
+            name = cstring_at(data, start + 6, end)[0]
             if type_byte == _DESCRIBE:
                 tracker.describe(kind, name)
             else:
@@ -564,12 +565,6 @@ class Session:
         done = self._syncs_done
         for nonce in [n for n, (batch, _) in self._refusals.items() if batch <= done]:
             del self._refusals[nonce]
-
-
-def _cstring(data: bytes, start: int) -> tuple[str, int]:
-    """A NUL-terminated name at start, and where the next field begins."""
-    stop = data.index(0, start)
-    return data[start:stop].decode("utf-8", "surrogateescape"), stop + 1
 
 
 def _encode_query(text: str) -> bytes:

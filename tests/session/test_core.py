@@ -95,3 +95,11 @@ def test_garbage_in_ready_phase_is_a_protocol_error() -> None:
     s.phase = "ready"
     s.client_bytes(b"Q\x00\x00\x00\x01")
     assert b"08P01" in _sent(s) and s.phase == "closed"
+
+
+def test_a_name_not_ended_inside_its_message_is_a_protocol_error() -> None:
+    s = _session()
+    s.phase = "ready"
+    unterminated = b"E" + (4 + 3).to_bytes(4, "big") + b"abc"  # portal name without NUL
+    s.client_bytes(unterminated + m.Sync().encode())  # the next message holds a NUL
+    assert b"08P01" in _sent(s) and s.phase == "closed"
