@@ -8,6 +8,7 @@ checked once per metering interval for the principals active since the last chec
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import asyncpg
 
@@ -22,6 +23,13 @@ _READ_BEFORE = """
 SELECT EXISTS (SELECT 1 FROM privacy_gateway.exposure
                 WHERE principal = $1 AND table_name = $2 AND ts < $3),
        (SELECT min(ts) FROM privacy_gateway.exposure WHERE principal = $1)"""
+
+
+class Due(NamedTuple):
+    """Checks noted and not run yet: principal x purpose keys, first reads of a table."""
+
+    subjects: list[tuple[str, str]]
+    new_tables: dict[tuple[str, str, str], datetime]
 
 
 class HistoryChecks:
@@ -48,13 +56,20 @@ class HistoryChecks:
                     self._seen_tables.add((use.principal, t.table))
                     self._new_tables[(use.principal, use.purpose, t.table)] = use.ts
 
-    async def evaluate(self, conn: asyncpg.Connection, now: datetime) -> list[Alert]:
+    def take(self) -> Due:
+        """What was noted since the last evaluation, to check once the ledger rows behind
+        it are stored (see Metering.evaluate)."""
+        pending, self._new_tables = self._new_tables, {}
+        return Due(self.subjects.due(), pending)
+
+    async def evaluate(self, conn: asyncpg.Connection, now: datetime,
+                       due: Due | None = None) -> list[Alert]:
+        due = due or self.take()
         alerts: list[Alert] = []
         await self._fold(conn, now)
-        for principal, purpose in self.subjects.due():
+        for principal, purpose in due.subjects:
             alerts += await self._hourly(conn, principal, purpose, now)
-        pending, self._new_tables = self._new_tables, {}
-        for (principal, purpose, table), first in pending.items():
+        for (principal, purpose, table), first in due.new_tables.items():
             alerts += await self._new_table(conn, principal, purpose, table, first, now)
         return alerts
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
 from gateway import tasks
+from gateway.alerts.dispatch import SETTLE_SECONDS
 from gateway.alerts.model import Alert
 from gateway.metering.detection import DetectionConfig, load_detection
 from gateway.metering.detectors import KEY_SEPARATOR, Detectors
@@ -43,6 +44,8 @@ class Metering:
         self.replica, self.pool, self.interval = replica, pool, interval
         self._add_exposure: Callable[[tuple], None] | None = (
             ledger.add_exposure if ledger else None)
+        self._settled: Callable[[], Awaitable[None]] | None = (
+            ledger.settled if ledger else None)
         self._raise: Callable[[Alert], None] = alerts.raise_alert if alerts else _drop
         self.detection = detection or load_detection(None)
         self.detectors = Detectors(self.detection, limits or {}, canaries or {})
@@ -135,11 +138,18 @@ class Metering:
         """Add window counts up across replicas and raise what crossed a limit."""
         if self.pool is None:
             return
+        due = self.history.take()
+        if self._settled is not None and (due.subjects or due.new_tables):
+            # The history checks count ledger rows: wait (briefly, as alerts do) for the
+            # rows queued before these notes, or a buffered flush still on its way would
+            # be missed and the key not checked again until it is touched again.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._settled(), SETTLE_SECONDS)
         now = datetime.now(UTC)
         async with self.pool.acquire() as conn:
             for (rule, key, _start), total, threshold in await self.windows.flush(conn):
                 self._raise(self._window_alert(rule, key, total, threshold))
-            for found in await self.history.evaluate(conn, now):
+            for found in await self.history.evaluate(conn, now, due):
                 self._raise(found)
         self.windows.forget_before(now - timedelta(hours=2))
 

@@ -42,6 +42,9 @@ class Writer:
     def add_exposure(self, row) -> None:
         self.exposure.append(row)
 
+    async def settled(self) -> None:
+        """Everything queued is kept in memory: settled at once."""
+
 
 class Alerts:
     def __init__(self) -> None:
