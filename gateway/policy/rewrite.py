@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from pglast.parser import ParseError, parse_sql_json
 
+from gateway.bounded import put
 from gateway.policy import (
     dml,  # noqa: F401  (registers the DML and COPY handlers)
     handlers,  # noqa: F401  (registers the expression handlers)
@@ -185,7 +186,7 @@ class PolicyCache:
         elif plain_select(sql, self._sensitive):
             decision = Decision(sql=sql, kind="select", purpose=purpose, verbatim=True)
             if shape is not None:
-                _put(self._plain, (shape, purpose), decision, self.size)
+                put(self._plain, (shape, purpose), decision, self.size)
                 return decision
         else:
             decision = rewrite(sql, bound, self.rules, self.catalog, self.mask_key, self._memo,
@@ -197,7 +198,7 @@ class PolicyCache:
 
     def remember_description(self, key: tuple[bytes, str | None],
                              guards: tuple[int, ...]) -> None:
-        _put(self.described, key, guards, self.size)
+        put(self.described, key, guards, self.size)
 
     def replace(self, rules: Rules | None = None, catalog: Catalog | None = None) -> None:
         """Swap in new rules and/or catalog (a reload); old decisions are dropped."""
@@ -209,11 +210,3 @@ class PolicyCache:
         self._plain.clear()
         self.described.clear()
         self._memo.clear()
-
-
-def _put(cache: dict, key: object, value: object, size: int) -> None:
-    """Remember key -> value, starting afresh when full (rare: an application with
-    thousands of statement shapes or result layouts)."""
-    if len(cache) >= size:
-        cache.clear()
-    cache[key] = value

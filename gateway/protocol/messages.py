@@ -506,6 +506,18 @@ def cstring_at(data: bytes, start: int, end: int) -> tuple[str, int]:
     return data[start:stop].decode(ENCODING, ERRORS), stop + 1
 
 
+def name_at(data: bytes, start: int, end: int, stop: int | None = None) -> str:
+    """cstring_at for a statement or portal name (ending at stop when already found),
+    the unnamed one, by far the commonest, read at once."""
+    if stop is None:
+        if start < end and data[start] == 0:
+            return ""
+        stop = data.find(b"\0", start, end)
+    if stop < 0:
+        raise ProtocolError("string is not terminated")
+    return data[start:stop].decode(ENCODING, ERRORS) if stop > start else ""
+
+
 def query_text(data: bytes, start: int, end: int) -> str:
     """The SQL of the Query whose body is data[start:end]."""
     sql, stop = cstring_at(data, start, end)

@@ -86,7 +86,7 @@ class SessionAccounting:
                session.params.get("application_name"))
         ts = time.time_ns() // 1000
         seq = self.accounting.auditor.submit_entry((
-            STATEMENT, ts, who, describe(prepared.sql), known.objects, run.rows,
+            STATEMENT, ts, who, describe(run.sql), known.objects, run.rows,
             run.subject_count, verdict, known.reason,
             round(duration * 1000, 3), run.sqlstate))
         metering = self.accounting.metering

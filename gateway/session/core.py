@@ -29,8 +29,8 @@ from gateway.protocol.messages import (
     PasswordMessage,
     Query,
     ReadyForQuery,
-    cstring_at,
     decode,
+    name_at,
     parse_fields,
     query_text,
 )
@@ -61,6 +61,7 @@ _TRACKED_SERVER = frozenset(
     (_DATA_ROW, _COMMAND_COMPLETE, _ROW_DESCRIPTION, _READY, _ERROR)
     + tuple(ord(t) for t in (codes.EMPTY_QUERY_RESPONSE, codes.PORTAL_SUSPENDED,
                              codes.NO_DATA, codes.COPY_DATA)))
+_STATEMENT = ord("S")
 _TLS_HANDSHAKE = 0x16  # first byte of a TLS ClientHello record (direct TLS)
 # A relation nobody has: the server fails the statement at Parse, in order, and we put
 # the gateway's own error in place of the server's.
@@ -184,15 +185,18 @@ class Session:
                     return
                 break
             type_byte = data[pos]
-            if type_byte in _TRACKED_SERVER:
-                replacement = (data_row(data, pos, end) if type_byte == _DATA_ROW
-                               else self._server_message(type_byte, data, pos, end))
-                if replacement is not None:
-                    if run < pos:
-                        out.append(memoryview(data)[run:pos])
-                    if replacement:
-                        out.append(replacement)
-                    run = end
+            if type_byte == _DATA_ROW:
+                replacement = data_row(data, pos, end)
+            elif type_byte in _TRACKED_SERVER:
+                replacement = self._server_message(type_byte, data, pos, end)
+            else:
+                replacement = None
+            if replacement is not None:
+                if run < pos:
+                    out.append(memoryview(data)[run:pos])
+                if replacement:
+                    out.append(replacement)
+                run = end
             pos = end
         if run < pos:
             out.append(data if run == 0 and pos == size else memoryview(data)[run:pos])
@@ -426,31 +430,36 @@ class Session:
         """Note Bind/Describe/Execute/Close for the tracker; a rewritten Bind, or None."""
         tracker = self.tracker
         if type_byte == _EXECUTE:
-            portal = cstring_at(data, start + 5, end)[0]
-            tracker.execute(portal, self._row_limit)
-        elif type_byte == _BIND:
-            portal, pos = cstring_at(data, start + 5, end)
-            statement, pos = cstring_at(data, pos, end)
+            tracker.execute(name_at(data, start + 5, end), self._row_limit)
+            return None
+        if type_byte == _BIND:
+            stop = data.find(b"\0", start + 5, end)
+            portal = name_at(data, start + 5, end, stop)
+            statement = name_at(data, stop + 1, end)
             prepared = tracker.prepared(statement)
             decision = prepared.decision if prepared else None
-            if decision is not None and decision.tables and decision.purpose != self.purpose:
+            if decision is None or not decision.tables:
+                tracker.bind(portal, statement, False)
+                return None
+            if decision.purpose != self.purpose:
                 # Rewritten for another purpose: running it now would show that purpose's view.
-                return self._refusal(error(
+                return Parse("", self._refusal(error(
                     "insufficient_privilege", "privacy gateway: statement was prepared under "
-                    "another purpose; prepare it again"),
-                    lambda text: Parse("", text).encode(), self._syncs_sent + 1)
-            extra = len(decision.subject_columns) if decision else 0
+                    "another purpose; prepare it again"), self._syncs_sent + 1)).encode()
+            extra = len(decision.subject_columns)
             if not extra:
                 tracker.bind(portal, statement, False)
                 return None
             return self._bind_with_subjects(data, start, end, portal, statement, extra)
-        else:  # Describe or Close: a kind byte, then a name
-            kind = chr(data[start + 5])
-            name = cstring_at(data, start + 6, end)[0]
-            if type_byte == _DESCRIBE:
-                tracker.describe(kind, name)
-            else:
-                tracker.close(kind, name)
+        # Describe or Close: a kind byte, then a name
+        if start + 5 >= end:
+            raise ProtocolError("message is shorter than its fields")
+        kind = "S" if data[start + 5] == _STATEMENT else "P"
+        name = name_at(data, start + 6, end)
+        if type_byte == _DESCRIBE:
+            tracker.describe(kind, name)
+        else:
+            tracker.close(kind, name)
         return None
 
     def _bind_with_subjects(self, data: bytes, start: int, end: int, portal: str,
@@ -476,61 +485,57 @@ class Session:
             self._syncs_sent += 1
             self.statements += 1
             sql = query_text(buf, start + 5, end)
-            return self._statement(
-                sql, _encode_query, self._syncs_sent,
-                lambda decision: self.tracker.query(sql, decision, self._row_limit))
+            decision, text, tag = self._statement(sql, self._syncs_sent)
+            self.tracker.query(sql, decision, self._row_limit, tag)
+            return None if text is None else Query(text).encode()
         if type_byte == _PARSE:
             self.statements += 1
             name, sql, types = parse_fields(buf, start + 5, end)
-            return self._statement(
-                sql, lambda text: Parse(name, text, types).encode(), self._syncs_sent + 1,
-                lambda decision: self.tracker.parse(name, sql, decision))
+            decision, text, tag = self._statement(sql, self._syncs_sent + 1)
+            self.tracker.parse(name, sql, decision, tag)
+            return None if text is None else Parse(name, text, types).encode()
         # FunctionCall: calls any function by OID, beyond any analysis
         self._syncs_sent += 1
         self.tracker.query("", None, None)
-        return self._refusal(error("insufficient_privilege",
-                                   "privacy gateway: cannot verify a function call message"),
-                             _encode_query, self._syncs_sent)
+        return Query(self._refusal(error(
+            "insufficient_privilege", "privacy gateway: cannot verify a function call message"),
+            self._syncs_sent)).encode()
 
-    def _statement(self, sql: str, encode: Callable[[str], bytes], batch: int,
-                   track: Callable[[Decision | None], None]) -> bytes | None:
-        """Decide one Query or Parse: None to forward it as it is, else its rewrite or a
-        statement that fails in order (a refusal)."""
+    def _statement(self, sql: str, batch: int
+                   ) -> tuple[Decision | None, str | None, bytes | None]:
+        """Decide one Query or Parse: (its decision, the text to send in its place or None
+        to forward it as it is, the tag to answer with in place of the server's)."""
         if purposes.mentions_reserved(sql):
             found = purposes.parse_statement(sql)
             if found is not None:
-                track(None)
                 if isinstance(found, GatewayError):
-                    return self._refusal(found, encode, batch)
-                self.tracker.tag_last(purposes.reply_tag(found))
-                return self._purpose_statement(found, encode, batch)
+                    return None, self._refusal(found, batch), None
+                return None, self._purpose_statement(found, batch), purposes.reply_tag(found)
         decide = self.config.decide
         if decide is None:
-            track(None)
-            return None
+            return None, None, None
         decision = decide(sql, self.purpose)
-        track(decision)
         if decision.verbatim:
-            return None
-        if decision.refusal is not None:
-            refusal = decision.refusal
-            return self._refusal(GatewayError(refusal.sqlstate, refusal.message), encode, batch)
-        return None if decision.sql == sql else encode(decision.sql)
+            return decision, None, None
+        refusal = decision.refusal
+        if refusal is not None:
+            return decision, self._refusal(GatewayError(refusal.sqlstate, refusal.message),
+                                           batch), None
+        return decision, (None if decision.sql == sql else decision.sql), None
 
-    def _purpose_statement(self, stmt: purposes.PurposeStatement,
-                           encode: Callable[[str], bytes], batch: int) -> bytes:
+    def _purpose_statement(self, stmt: purposes.PurposeStatement, batch: int) -> str:
         if stmt.action != "show" and self.transaction != codes.IDLE:
             # Cursors and statements of the transaction were rewritten for the old purpose.
             return self._refusal(error("feature_not_supported", f"{purposes.PARAMETER} "
-                                       "cannot change inside a transaction block"), encode, batch)
+                                       "cannot change inside a transaction block"), batch)
         if stmt.action == "set":
             problem = self._purpose_problem(stmt.value)
             if problem:
-                return self._refusal(problem, encode, batch)
+                return self._refusal(problem, batch)
             self._bind_purpose(stmt.value)
         elif stmt.action == "reset":
             self._bind_purpose(purposes.default_purpose(self.principal))
-        return encode(purposes.upstream_equivalent(stmt, self.purpose))
+        return purposes.upstream_equivalent(stmt, self.purpose)
 
     def _purpose_problem(self, purpose: str) -> GatewayError | None:
         problem = purposes.check_purpose(self.config.rules(), self.principal, purpose)
@@ -543,11 +548,11 @@ class Session:
         bound = self.config.rules().purposes.get(purpose) if purpose else None
         self._row_limit = bound.limits.rows_per_query if bound else None
 
-    def _refusal(self, exc: GatewayError, encode: Callable[[str], bytes], batch: int) -> bytes:
+    def _refusal(self, exc: GatewayError, batch: int) -> str:
         """A statement the server fails at once, in order; its error is replaced by exc."""
         nonce = secrets.token_hex(8)
         self._refusals[nonce] = (batch, exc)
-        return encode(f'SELECT FROM "{_REFUSED}{nonce}"')
+        return f'SELECT FROM "{_REFUSED}{nonce}"'
 
     # ------------------------------------------------------------ ready: server side
 
@@ -565,10 +570,6 @@ class Session:
         done = self._syncs_done
         for nonce in [n for n, (batch, _) in self._refusals.items() if batch <= done]:
             del self._refusals[nonce]
-
-
-def _encode_query(text: str) -> bytes:
-    return Query(text).encode()
 
 
 def _error(exc: GatewayError) -> bytes:

@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from gateway.bounded import put
 from gateway.policy.decision import Decision
 from gateway.protocol.buffer import I16, I32
 from gateway.protocol.messages import ErrorResponse, RowDescription, decode
@@ -32,6 +33,9 @@ _ROW_LIMIT = "54000"
 # Subject keys one running statement holds before handing them over (to the exposure
 # ledger): bounds a session's memory on a result of a million customers.
 SUBJECT_BATCH = 10_000
+_SYNC = ("sync", None)
+_NO_PORTAL = (None, False)
+_SIMPLE_SHAPES = 64  # simple-Query statements a session keeps by decision
 
 # origin(table_oid, attnum) -> True when that base column must not reach the client clear
 Guard = Callable[[int, int], bool]
@@ -60,14 +64,16 @@ class Run:
     construction is on every statement's path.
     """
 
-    __slots__ = ("prepared", "started", "row_limit", "binary_subjects", "guards", "rows",
-                 "subjects", "handed_over", "sqlstate", "tag", "cut", "misses", "plain",
+    __slots__ = ("prepared", "sql", "started", "row_limit", "binary_subjects", "guards",
+                 "rows", "subjects", "handed_over", "sqlstate", "tag", "cut", "misses", "plain",
                  "scans", "subject_tables", "touched")
 
     def __init__(self, prepared: Prepared, started: float, row_limit: int | None = None,
                  binary_subjects: bool = False, guards: tuple[int, ...] = (),
-                 scans: dict[int, Callable[[str], str]] = _NO_SCANS) -> None:
+                 scans: dict[int, Callable[[str], str]] = _NO_SCANS,
+                 sql: str | None = None) -> None:
         self.prepared = prepared
+        self.sql = prepared.sql if sql is None else sql  # the text run, for the audit
         self.started = started
         self.row_limit = row_limit
         self.binary_subjects = binary_subjects
@@ -114,34 +120,49 @@ class Tracker:
     _queue: deque = field(default_factory=deque)  # ("run"|"describe"|"sync", object)
     _statements: dict[str, Prepared] = field(default_factory=dict)
     _portals: dict[str, tuple[Prepared, bool]] = field(default_factory=dict)
-    _last: Prepared | None = None
+    # Simple Queries by decision: texts that differ only in their literals share one, so
+    # what their RowDescription taught is not learnt again on every call.
+    _simple: dict[int, Prepared] = field(default_factory=dict)
 
     # ------------------------------------------------------------ what the client sent
 
-    def query(self, sql: str, decision: Decision | None, row_limit: int | None) -> None:
-        """A simple Query; row_limit applies when it reads classified tables."""
-        self._last = Prepared(sql, decision)
-        run = Run(self._last, self.clock(), _limit(decision, row_limit),
-                  scans=self._scans(decision))
-        self._queue.append(("query", run))
+    def query(self, sql: str, decision: Decision | None, row_limit: int | None,
+              tag: bytes | None = None) -> None:
+        """A simple Query; row_limit applies when it reads classified tables; tag, when
+        given, answers in place of the server's CommandComplete tag."""
+        if decision is None:
+            prepared = Prepared(sql, None, tag=tag)
+        else:
+            prepared = self._simple.get(id(decision))
+            if prepared is None or prepared.decision is not decision:
+                prepared = Prepared(sql, decision)
+                put(self._simple, id(decision), prepared, _SIMPLE_SHAPES)
+        self._queue.append(("query", self._run(prepared, row_limit, False, sql)))
 
-    def _scans(self, decision: Decision | None) -> dict[int, Callable[[str], str]]:
-        if decision is None or not decision.scan_columns or self.maskers is None:
+    def _run(self, prepared: Prepared, row_limit: int | None, binary: bool,
+             sql: str | None = None) -> Run:
+        """A Run of prepared: rows_per_query and free-text scans apply only to statements
+        that read classified tables."""
+        decision = prepared.decision
+        if decision is None or not decision.tables:
+            return Run(prepared, self.clock(), None, binary, prepared.guards, _NO_SCANS, sql)
+        return Run(prepared, self.clock(), row_limit, binary, prepared.guards,
+                   self._scans(decision), sql)
+
+    def _scans(self, decision: Decision) -> dict[int, Callable[[str], str]]:
+        if not decision.scan_columns or self.maskers is None:
             return _NO_SCANS
         return {i: self.maskers(entities) for i, entities in decision.scan_columns}
 
-    def parse(self, name: str, sql: str, decision: Decision | None) -> None:
+    def parse(self, name: str, sql: str, decision: Decision | None,
+              tag: bytes | None = None) -> None:
         prepared = self._statements.get(name)
         # Drivers parse the same text again and again (the unnamed statement): keep what
         # was learnt from its RowDescription while the decision is the very same one.
         if prepared is None or decision is None or prepared.decision is not decision \
                 or prepared.sql != sql:
-            prepared = Prepared(sql, decision)
-        self._statements[name] = self._last = prepared
-
-    def tag_last(self, tag: bytes | None) -> None:
-        """The statement just noted answers with this tag (the gateway's own statements)."""
-        self._last.tag = tag
+            prepared = Prepared(sql, decision, tag=tag)
+        self._statements[name] = prepared
 
     def prepared(self, name: str) -> Prepared | None:
         return self._statements.get(name)
@@ -157,17 +178,13 @@ class Tracker:
 
     def execute(self, portal: str, row_limit: int | None) -> None:
         """An Execute; row_limit applies when the statement reads classified tables."""
-        prepared, binary = self._portals.get(portal, (None, False))
-        if prepared is None:
-            run = Run(Prepared("", None), self.clock())
-        else:
-            decision = prepared.decision
-            run = Run(prepared, self.clock(), _limit(decision, row_limit), binary,
-                      prepared.guards, scans=self._scans(decision))
+        prepared, binary = self._portals.get(portal, _NO_PORTAL)
+        run = (Run(Prepared("", None), self.clock()) if prepared is None
+               else self._run(prepared, row_limit, binary))
         self._queue.append(("run", run))
 
     def sync(self) -> None:
-        self._queue.append(("sync", None))
+        self._queue.append(_SYNC)
 
     def close(self, kind: str, name: str) -> None:
         (self._statements if kind == "S" else self._portals).pop(name, None)
@@ -187,7 +204,8 @@ class Tracker:
             return None
         strip = len(prepared.decision.subject_columns) if prepared.decision else 0
         if not strip and body == prepared.described:
-            if kind != "describe":  # same columns as last time: same guards, nothing to do
+            # same columns as last time: same guards, nothing to do
+            if kind != "describe" and item.guards is not prepared.guards:
                 item.guards = prepared.guards
                 item.update()
             return None
@@ -215,10 +233,12 @@ class Tracker:
 
     def data_row(self, data: bytes, start: int, end: int) -> bytes | None:
         """A DataRow: None to forward it as is, else its replacement (b'' drops it)."""
-        head = self._head()
-        if head is None or head[0] == "describe":
+        queue = self._queue  # _head(), inline: this runs for every row
+        if not queue:
             return None
-        run: Run = head[1]
+        kind, run = queue[0]
+        if kind == "sync" or kind == "describe":
+            return None
         run.rows += 1
         if run.plain:
             return None
@@ -305,7 +325,8 @@ class Tracker:
         kind, run = head
         run.tag = body
         if kind == "run":
-            self._finish(self._queue.popleft()[1])
+            self._queue.popleft()
+            self._finish(run)
         if run.prepared.tag is not None:
             return b"C" + I32.pack(len(run.prepared.tag) + 4) + run.prepared.tag
         if run.cut:
@@ -356,10 +377,11 @@ class Tracker:
 
     def _head(self) -> tuple[str, object] | None:
         # Sync markers answer only to ReadyForQuery; other responses belong to what precedes.
-        for entry in self._queue:
+        queue = self._queue
+        if queue:
+            entry = queue[0]
             if entry[0] != "sync":
                 return entry
-            return None
         return None
 
     def _finish(self, run: Run) -> None:
@@ -373,9 +395,6 @@ def column_guards(body: bytes, guard: Guard) -> tuple[int, ...]:
     return tuple(i for i, f in enumerate(fields) if f.table_oid and guard(f.table_oid, f.column))
 
 
-def _limit(decision: Decision | None, row_limit: int | None) -> int | None:
-    """rows_per_query applies to statements that read classified tables only."""
-    return row_limit if decision is not None and decision.tables else None
 
 
 def _subject(raw: bytes, binary: bool) -> str:

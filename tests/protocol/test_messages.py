@@ -134,3 +134,18 @@ def test_arbitrary_bytes_raise_only_protocol_error(raw: bytes, backend: bool) ->
         pass
     with contextlib.suppress(ProtocolError):
         startup.read_startup(raw)
+
+
+def _read_name(read: object, raw: bytes, start: int) -> object:
+    try:
+        found = read(raw, start, len(raw))
+    except ProtocolError:
+        return ProtocolError
+    return found[0] if isinstance(found, tuple) else found
+
+
+@given(st.binary(max_size=24))
+def test_name_reader_agrees_with_the_string_reader(raw: bytes) -> None:
+    # name_at is cstring_at's shortcut for the session's hot path: same answers, same errors
+    for start in range(len(raw) + 1):
+        assert _read_name(m.name_at, raw, start) == _read_name(m.cstring_at, raw, start)

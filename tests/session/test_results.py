@@ -123,3 +123,29 @@ def test_guarded_columns_are_nulled_and_counted() -> None:
     tracker.command_complete(b"SELECT 1\0")
     tracker.ready()
     assert tracker.misses == 1
+
+
+def test_queries_of_one_decision_learn_their_columns_once() -> None:
+    described: list[bytes] = []
+
+    def guards(body: bytes) -> tuple[int, ...]:
+        described.append(body)
+        return (1,)
+
+    tracker = Tracker(row_guards=guards)
+    body = m.RowDescription(FIELDS[:2]).encode()[5:]
+    shared = Decision(sql="SELECT name, phone FROM t WHERE id = 1", kind="select",
+                      verbatim=True)
+    texts = ("SELECT name, phone FROM t WHERE id = 1", "SELECT name, phone FROM t WHERE id = 2")
+    for text in texts:  # inline literals: new texts, one decision (see PolicyCache)
+        tracker.query(text, shared, None)
+        tracker.row_description(body)
+        assert _feed_row(tracker, _row(b"x", b"13812345678")) == _row(b"x", None)
+        tracker.command_complete(b"SELECT 1\0")
+        tracker.ready()
+    assert described == [body]
+    assert [run.sql for run in tracker.finished] == list(texts)
+    assert [run.misses for run in tracker.finished] == [1, 1]
+    tracker.query("SELECT 1", Decision(sql="SELECT 1", kind="select"), None)
+    tracker.row_description(body)
+    assert described == [body, body]  # another decision learns for itself
