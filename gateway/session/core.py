@@ -52,8 +52,8 @@ _QUERY, _PARSE, _FUNCTION_CALL, _TERMINATE, _SYNC = (
     ord(codes.SYNC))
 _BIND, _DESCRIBE, _EXECUTE, _CLOSE = (
     ord(codes.BIND), ord(codes.DESCRIBE), ord(codes.EXECUTE), ord(codes.CLOSE))
-_TRACKED_CLIENT = frozenset((_BIND, _DESCRIBE, _EXECUTE, _CLOSE))
-_INSPECT_CLIENT = frozenset((_QUERY, _PARSE, _FUNCTION_CALL, _TERMINATE, _SYNC)) | _TRACKED_CLIENT
+_TRACKED_CLIENT = frozenset((_BIND, _DESCRIBE, _CLOSE))  # Sync and Execute: read at once
+_INSPECT_CLIENT = frozenset((_QUERY, _PARSE, _FUNCTION_CALL, _TERMINATE)) | _TRACKED_CLIENT
 _READY, _ERROR = ord(codes.READY_FOR_QUERY), ord(codes.ERROR_RESPONSE)
 _DATA_ROW, _COMMAND_COMPLETE, _ROW_DESCRIPTION = (
     ord(codes.DATA_ROW), ord(codes.COMMAND_COMPLETE), ord(codes.ROW_DESCRIPTION))
@@ -175,7 +175,8 @@ class Session:
         if self._outbuf:
             data = self._whole(self._outbuf, data)
         size, pos, run = len(data), 0, 0
-        out, data_row = self.to_client, self.tracker.data_row
+        tracker = self.tracker
+        out, data_row = self.to_client, tracker.data_row
         while size - pos >= 5:
             length = _length(data, pos + 1)[0]
             end = pos + 1 + length
@@ -184,11 +185,23 @@ class Session:
                     self.fail(fatal("connection_failure", "invalid message from upstream"))
                     return
                 break
+            # the messages of every statement first, the rarer ones in _server_message
             type_byte = data[pos]
             if type_byte == _DATA_ROW:
                 replacement = data_row(data, pos, end)
+            elif type_byte == _COMMAND_COMPLETE:
+                replacement = tracker.command_complete(data[pos + 5:end])
+            elif type_byte == _READY:
+                self.transaction = data[end - 1:end]
+                self._syncs_done += 1
+                if self._refusals:
+                    self._forget_refusals()
+                tracker.ready()
+                replacement = None
+            elif type_byte == _ROW_DESCRIPTION:
+                replacement = tracker.row_description(data[pos + 5:end])
             elif type_byte in _TRACKED_SERVER:
-                replacement = self._server_message(type_byte, data, pos, end)
+                replacement = self._server_message(type_byte, data[pos + 5:end])
             else:
                 replacement = None
             if replacement is not None:
@@ -203,29 +216,16 @@ class Session:
         if pos < size:
             self._outbuf += memoryview(data)[pos:]
 
-    def _server_message(self, type_byte: int, data: bytes, start: int,
-                        end: int) -> bytes | None:
-        """Let the tracker see one server message other than a DataRow (the caller hands
-        those over itself); a replacement, b'' to drop, or None."""
+    def _server_message(self, type_byte: int, body: bytes) -> bytes | None:
+        """Let the tracker see an ErrorResponse, NoData, CopyData, EmptyQueryResponse or
+        PortalSuspended; a replacement, b'' to drop, or None."""
         tracker = self.tracker
-        if type_byte == _READY:
-            self.transaction = data[end - 1:end]
-            self._syncs_done += 1
-            if self._refusals:
-                self._forget_refusals()
-            tracker.ready()
-            return None
-        body = data[start + 5:end]
-        if type_byte == _COMMAND_COMPLETE:
-            return tracker.command_complete(body)
         if type_byte == _ERROR:
             replacement = self._replace_error(body) if self._refusals else None
             if replacement is not None:
                 tracker.error(replacement[5:])
                 return replacement
             return tracker.error(body)
-        if type_byte == _ROW_DESCRIPTION:
-            return tracker.row_description(body)
         if type_byte == ord(codes.NO_DATA):
             tracker.no_data()
         elif type_byte == ord(codes.COPY_DATA):
@@ -395,7 +395,7 @@ class Session:
         if self._inbuf:
             data = self._whole(self._inbuf, data)
         size, pos, run = len(data), 0, 0
-        limit, out = self.config.max_message, self.to_server
+        limit, out, tracker = self.config.max_message, self.to_server, self.tracker
         while size - pos >= 5:
             length = _length(data, pos + 1)[0]
             if length < 4 or length > limit:
@@ -406,7 +406,9 @@ class Session:
             type_byte = data[pos]
             if type_byte == _SYNC:
                 self._syncs_sent += 1
-                self.tracker.sync()
+                tracker.sync()
+            elif type_byte == _EXECUTE:
+                tracker.execute(name_at(data, pos + 5, end), self._row_limit)
             elif type_byte in _INSPECT_CLIENT:
                 replacement = (self._track(type_byte, data, pos, end)
                                if type_byte in _TRACKED_CLIENT
@@ -427,11 +429,8 @@ class Session:
             self._inbuf += memoryview(data)[pos:]
 
     def _track(self, type_byte: int, data: bytes, start: int, end: int) -> bytes | None:
-        """Note Bind/Describe/Execute/Close for the tracker; a rewritten Bind, or None."""
+        """Note Bind/Describe/Close for the tracker; a rewritten Bind, or None."""
         tracker = self.tracker
-        if type_byte == _EXECUTE:
-            tracker.execute(name_at(data, start + 5, end), self._row_limit)
-            return None
         if type_byte == _BIND:
             stop = data.find(b"\0", start + 5, end)
             portal = name_at(data, start + 5, end, stop)

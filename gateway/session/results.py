@@ -193,10 +193,12 @@ class Tracker:
 
     def row_description(self, body: bytes) -> bytes | None:
         """A RowDescription: note guarded columns, drop subject-key fields."""
-        head = self._head()
-        if head is None:
+        queue = self._queue  # _head(), inline: this runs for every statement
+        if not queue:
             return None
-        kind, item = head
+        kind, item = queue[0]
+        if kind == "sync":
+            return None
         prepared = item.prepared if kind in ("query", "run") else item
         if kind == "describe":
             self._queue.popleft()
@@ -319,14 +321,17 @@ class Tracker:
 
     def command_complete(self, body: bytes) -> bytes | None:
         """End of one statement's rows; an over-limit result becomes a 54000 error."""
-        head = self._head()
-        if head is None or head[0] == "describe":
+        queue = self._queue  # _head(), inline: this runs for every statement
+        if not queue:
             return None
-        kind, run = head
+        kind, run = queue[0]
+        if kind == "sync" or kind == "describe":
+            return None
         run.tag = body
         if kind == "run":
-            self._queue.popleft()
-            self._finish(run)
+            queue.popleft()
+            self.misses += run.misses
+            self.finished.append(run)
         if run.prepared.tag is not None:
             return b"C" + I32.pack(len(run.prepared.tag) + 4) + run.prepared.tag
         if run.cut:
