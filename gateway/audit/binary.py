@@ -112,15 +112,36 @@ _ARRAY_HEAD = struct.Struct("!iiiii")  # ndim 1, has NULLs, element type, length
 _EMPTY_ARRAY = struct.pack("!iiii", 12, 0, 0, _TEXT_OID)  # field length, ndim 0, ...
 _BOOL = {False: struct.pack("!ib", 1, 0), True: struct.pack("!ib", 1, 1)}
 _EXPOSURE_COUNT = struct.pack("!h", 12)
+_I32 = struct.Struct("!i")
 
 
 def text_array(values) -> bytes:
-    """A text[] field (length included)."""
+    """A text[] field (length included); one already encoded (bytes) is returned as is."""
+    if type(values) is bytes:
+        return values
     if not values:
         return _EMPTY_ARRAY
     items = [_text(v) for v in values]
     body = _ARRAY_HEAD.pack(1, int(None in values), _TEXT_OID, len(items), 1) + b"".join(items)
     return struct.pack("!i", len(body)) + body
+
+
+def text_array_values(field: bytes) -> list[str | None]:
+    """The elements of a text[] field made by text_array."""
+    if len(field) <= len(_EMPTY_ARRAY):
+        return []
+    count = _I32.unpack_from(field, 16)[0]
+    out: list[str | None] = []
+    pos = 4 + _ARRAY_HEAD.size
+    for _ in range(count):
+        size = _I32.unpack_from(field, pos)[0]
+        pos += 4
+        if size < 0:
+            out.append(None)
+        else:
+            out.append(field[pos:pos + size].decode())
+            pos += size
+    return out
 
 
 class ExposureCopy:

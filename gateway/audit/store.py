@@ -8,7 +8,13 @@ from itertools import islice
 
 import asyncpg
 
-from gateway.audit.binary import COPY_COLUMNS, EXPOSURE_COPY_COLUMNS, AuditCopy, ExposureCopy
+from gateway.audit.binary import (
+    COPY_COLUMNS,
+    EXPOSURE_COPY_COLUMNS,
+    AuditCopy,
+    ExposureCopy,
+    text_array_values,
+)
 from gateway.audit.chain import Sealed
 from gateway.audit.chain import row as sealed_row
 from gateway.audit.record import COLUMNS as AUDIT_COLUMNS
@@ -116,4 +122,11 @@ def audit_items(sealed: Iterable[Sealed]) -> list[tuple[str, tuple]]:
 
 
 def exposure_items(rows: Iterable[tuple]) -> list[tuple[str, tuple]]:
-    return [(EXPOSURE, r) for r in rows]
+    """Ledger rows as spool items, subjects as a list again (the writer queues them
+    encoded for COPY)."""
+    at = EXPOSURE_COLUMNS.index("subjects")
+    return [(EXPOSURE, (*r[:at], _subjects(r[at]), *r[at + 1:])) for r in rows]
+
+
+def _subjects(value) -> list:
+    return text_array_values(value) if type(value) is bytes else list(value)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections import deque
@@ -29,7 +28,7 @@ import asyncpg
 
 from gateway.audit import chain as chain_mod
 from gateway.audit import store
-from gateway.audit.binary import AuditCopy, ExposureCopy
+from gateway.audit.binary import AuditCopy, ExposureCopy, text_array
 from gateway.audit.keys import AuditKeys
 from gateway.audit.record import AuditRecord, Entry, entry
 from gateway.audit.spool import Spool
@@ -43,16 +42,13 @@ STRICT, BUFFERED = "strict", "buffered"
 
 
 
-# A ledger row's subject keys wait for the next flush as one string, not thousands of
-# small ones: a long masked read hands over 10,000 keys at a time, and small objects kept
-# alive while the rows stream on scatter over the allocator's arenas, which then cannot
-# be given back (the gateway grew by about 75 MB over a million customers).
+# A ledger row's subject keys wait for the next flush already encoded as the COPY field
+# (binary text[], about ten bytes a key), never as str objects: a long masked read hands
+# over 10,000 keys at a time, and when the writer falls behind the stream (its commits
+# share the event loop with it) dozens of batches wait. Kept as JSON text and decoded
+# when sealed, half a million keys became str objects at once (about 30 MB).
 _SUBJECTS = store.EXPOSURE_COLUMNS.index("subjects")
-_PACK_OVER = 64
 
-
-class _Packed(str):
-    """Subject keys as one JSON array text."""
 
 class AuditWriterStopped(Exception):
     """The writer is not running, so a record cannot be made durable (fail closed)."""
@@ -128,9 +124,8 @@ class AuditWriter:
 
     def add_exposure(self, row: tuple) -> None:
         """Queue one exposure ledger row (store.EXPOSURE_COLUMNS order)."""
-        if len(row[_SUBJECTS]) > _PACK_OVER:
-            row = (*row[:_SUBJECTS], _Packed(json.dumps(row[_SUBJECTS])), *row[_SUBJECTS + 1:])
-        self._exposure.append(row)
+        subjects = text_array(row[_SUBJECTS])
+        self._exposure.append((*row[:_SUBJECTS], subjects, *row[_SUBJECTS + 1:]))
 
     async def settled(self) -> None:
         """Return once everything submitted so far (records and ledger rows) is durable."""
@@ -254,11 +249,8 @@ class AuditWriter:
                 item = entry(chain_mod.checkpoint_record(chain.since_checkpoint))
                 self._last_checkpoint = time.monotonic()
             audit.append(seal(seq, item))
-        while self._exposure:
-            row = self._exposure.popleft()
-            if type(row[_SUBJECTS]) is _Packed:
-                row = (*row[:_SUBJECTS], json.loads(row[_SUBJECTS]), *row[_SUBJECTS + 1:])
-            exposure.append(row)
+        exposure.extend(self._exposure)
+        self._exposure.clear()
         # Only with the queue empty can a checkpoint take the next seq without
         # overtaking a record already numbered.
         if not self._records and not self._closing and chain.since_checkpoint and (

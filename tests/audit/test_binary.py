@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from gateway.audit.binary import AuditCopy
+from gateway.audit.binary import AuditCopy, text_array, text_array_values
 from gateway.audit.chain import Chain, checkpoint_record, end_record, row, start_record
 from gateway.audit.record import COLUMNS, AuditRecord, entry
 from gateway.audit.store import EXPOSURE_COLUMNS, read_log, write_batch
@@ -67,9 +67,17 @@ async def test_exposure_rows_read_back_as_written(state_dsn):
     ]
     conn = await asyncpg.connect(state_dsn)
     try:
-        await write_batch(conn, Partitions(), [], rows)
+        # subjects as a list, or already encoded (as the writer queues them)
+        await write_batch(conn, Partitions(), [], [
+            (*r[:7], text_array(r[7]) if i % 2 else r[7], *r[8:]) for i, r in enumerate(rows)])
         stored = await conn.fetch(f"SELECT {', '.join(EXPOSURE_COLUMNS)}"
                                   " FROM privacy_gateway.exposure WHERE replica = $1", replica)
     finally:
         await conn.close()
     assert sorted(tuple(r) for r in stored) == sorted(rows)
+
+
+def test_text_array_values_are_the_values_encoded():
+    for values in (ODD, [], ["1"], [str(i) for i in range(1000)]):
+        assert text_array_values(text_array(values)) == values
+    assert text_array(text_array(ODD)) == text_array(ODD)  # an encoded field passes through

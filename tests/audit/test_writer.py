@@ -171,17 +171,37 @@ async def test_strict_waiters_fail_when_the_writer_dies(state_dsn, keys, tmp_pat
     writer.spool.unlock()
 
 
-async def test_a_ledger_row_of_many_subjects_waits_packed_and_lands_whole(state_dsn, keys,
-                                                                          tmp_path):
+async def test_a_ledger_row_of_many_subjects_waits_encoded_and_lands_whole(state_dsn, keys,
+                                                                           tmp_path):
     writer = _writer(keys, state_dsn, tmp_path)
     await writer.start()
     subjects = [str(i) for i in range(5000)] + ['quote " and \\ back', "中文"]
     writer.add_exposure((datetime.now(UTC), writer.replica, None, "s1", "crm_app",
                          "customer_service", "public.customers", subjects, [], ["mobile"],
                          False, 0))
-    assert isinstance(writer._exposure[0][7], str)  # one string while it waits
+    assert type(writer._exposure[0][7]) is bytes  # the COPY field, no str per key
     await writer.close()
     with psycopg.connect(state_dsn) as conn:
         stored = conn.execute("SELECT subjects FROM privacy_gateway.exposure"
                               " WHERE replica = %s", (writer.replica,)).fetchone()[0]
+    assert stored == subjects
+
+
+async def test_a_ledger_row_of_many_subjects_goes_through_the_spool_whole(state_dsn, keys,
+                                                                          tmp_path):
+    subjects = [str(i) for i in range(3000)] + ['quote " and \\ back', "中文", ""]
+    down = _writer(keys, "postgresql://nobody@127.0.0.1:1/none", tmp_path)
+    await down.start()
+    down.add_exposure((datetime.now(UTC), down.replica, None, "s1", "crm_app",
+                       "customer_service", "public.customers", subjects, [], ["mobile"],
+                       False, 0))
+    await down.close()
+    assert down.spool.pending()
+    replayed = AuditWriter(keys, down.replica, lambda: asyncpg.connect(state_dsn),
+                           Spool(tmp_path / "spool"))
+    await replayed.start()
+    await replayed.close()
+    with psycopg.connect(state_dsn) as conn:
+        stored = conn.execute("SELECT subjects FROM privacy_gateway.exposure"
+                              " WHERE replica = %s", (down.replica,)).fetchone()[0]
     assert stored == subjects
