@@ -9,29 +9,15 @@ node_dir="$here/tests/integration/clients/node"
 jdbc_jar="/usr/share/java/postgresql.jar"
 
 say() { printf 'install-clients: %s\n' "$*"; }
+# shellcheck source=scripts/apt-install.sh
+. "$here/scripts/apt-install.sh"
 
 install_jdbc() {
     if [ -r "$jdbc_jar" ] && command -v javac >/dev/null 2>&1; then
         say "JDBC driver and javac already present"
         return
     fi
-    if ! command -v apt-get >/dev/null 2>&1; then
-        say "no apt-get here: install a JDK and the PostgreSQL JDBC driver by hand for the JDBC tests"
-        return
-    fi
-    if [ "$(id -u)" != 0 ]; then
-        say "not root: skipping apt-get install libpostgresql-jdbc-java default-jdk-headless"
-        return
-    fi
-    # Debian's package lists may be missing on a fresh machine; refresh them once.
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1 \
-        || say "apt-get update failed; trying the install with the lists present"
-    if DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        libpostgresql-jdbc-java default-jdk-headless >/dev/null 2>&1; then
-        say "installed libpostgresql-jdbc-java and default-jdk-headless"
-    else
-        say "apt-get install of the JDBC driver or JDK failed; the JDBC tests will be skipped"
-    fi
+    apt_install "the JDBC tests" libpostgresql-jdbc-java default-jdk-headless
 }
 
 install_node_pg() {

@@ -10,6 +10,8 @@ python="${PYTHON:-$here/.venv/bin/python}"
 [ -x "$python" ] || python="$(command -v python3 || true)"
 
 say() { printf 'install-ops-tools: %s\n' "$*"; }
+# shellcheck source=scripts/apt-install.sh
+. "$here/scripts/apt-install.sh"
 
 missing_debian() {
     local wanted=()
@@ -26,23 +28,7 @@ install_debian() {
         say "promtool, haproxy and systemd-analyze already present"
         return
     fi
-    if ! command -v apt-get >/dev/null 2>&1; then
-        say "no apt-get here: install ${wanted[*]} by hand; their tests will be skipped"
-        return
-    fi
-    if [ "$(id -u)" != 0 ]; then
-        say "not root: skipping apt-get install ${wanted[*]}"
-        return
-    fi
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1 \
-        || say "apt-get update failed; trying the install with the lists present"
-    # The packages' own services are not wanted here: only their command-line tools.
-    if DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        "${wanted[@]}" >/dev/null 2>&1; then
-        say "installed ${wanted[*]}"
-    else
-        say "apt-get install ${wanted[*]} failed; their tests will be skipped"
-    fi
+    apt_install "their tests" "${wanted[@]}"
 }
 
 install_python_tools() {
