@@ -8,6 +8,7 @@ from typing import Literal
 from gateway.policy.model import Treatment
 
 INSUFFICIENT_PRIVILEGE = "42501"
+SUBJECT_ALIAS = "pgw_subject"  # the name of each subject-key column a rewrite appends
 SYNTAX_ERROR = "42601"
 
 # How precisely the rows of a statement can be attributed to data subjects:
@@ -85,6 +86,10 @@ class Decision:
         for it may quote stored values (e.g. "Failing row contains (...)" in DETAIL), so
         the session forwards only severity, SQLSTATE and message (drops D, H, W, and the
         schema/table/column/constraint fields) and never logs them.
+    declares: names of the cursors the string declares (DECLARE ... CURSOR). When the
+        string is that one DECLARE, subject_columns, tables, columns and exposure describe
+        the rows its FETCHes will return; the session applies them to each FETCH from it.
+    fetches: the cursor a single FETCH statement reads from (None for anything else).
     """
 
     sql: str | None
@@ -99,6 +104,8 @@ class Decision:
     redact_errors: bool = False
     verbatim: bool = False
     scan_columns: tuple[tuple[int, tuple[str, ...]], ...] = ()
+    declares: tuple[str, ...] = ()
+    fetches: str | None = None
 
     @property
     def allowed(self) -> bool:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from gateway.policy.analyze import Analysis
+from gateway.policy.decision import SUBJECT_ALIAS
 from gateway.policy.masks import MaskKeyMissing, masked_expr, null_of
 from gateway.policy.scope import Item, flatten
 from gateway.policy.sqltext import Edit, apply_edits, quote_ident, quote_literal
 
 DML_CTE = "pgw_changed"
-SUBJECT_ALIAS = "pgw_subject"
+
+
 def derived_sql(a: Analysis, item: Item, key: bytes | None, source: str | None = None,
                 only: bool = False) -> str:
     """SELECT returning every column of `item` under its treatment for the purpose."""

@@ -30,6 +30,7 @@ from gateway.policy.model import Purpose, Rules
 from gateway.policy.scope import Scope
 from gateway.policy.sqltext import Edit, Text, apply_edits
 
+_CURSOR_BINARY = 0x0001  # DeclareCursorStmt.options: CURSOR_OPT_BINARY
 _KINDS = {
     "SelectStmt": "select", "InsertStmt": "insert", "UpdateStmt": "update",
     "DeleteStmt": "delete", "CopyStmt": "copy", "DeclareCursorStmt": "declare",
@@ -85,18 +86,30 @@ def _decide(text: Text, statements: list[dict], purpose: Purpose | None, rules: 
     columns: dict[tuple[str, str], ColumnDecision] = {}
     subject_tables: tuple[str, ...] = ()
     scan_columns: tuple = ()
+    declares: list[str] = []
+    fetches = None
     for raw in statements:
         node = raw["stmt"]
         kind_name, inner = next(iter(node.items()))
         a = Analysis(text, rules, purpose, catalog, memo)
         a.top = inner
+        if kind_name == "DeclareCursorStmt":
+            declares.append(inner.get("portalname", ""))
+            # its SELECT is rewritten as a top-level one: the rows each FETCH returns then
+            # carry their subject keys (a binary cursor's keys could not be read back)
+            query = inner.get("query", {})
+            if "SelectStmt" in query and not inner.get("options", 0) & _CURSOR_BINARY:
+                a.top = query["SelectStmt"]
+        elif kind_name == "FetchStmt" and len(statements) == 1 and not inner.get("ismove"):
+            fetches = inner.get("portalname", "")
         try:
             a.visit(node, Scope())
         except Refused as exc:
             exc.seen_tables = {t for t in a.tables} | {t for i in infos for t in i.tables}
             exc.seen_columns = [*columns.values(), *a.columns.values()]
             raise
-        if gateway_scan and len(statements) == 1:
+        if gateway_scan and len(statements) == 1 and not declares:
+            # (a cursor's free text stays masked in SQL: its rows come back under FETCH)
             scan_columns = render.scan_positions(a)
         stmt_edits, exposure, subjects = _render(a, raw, len(statements) == 1, mask_key)
         edits.extend(stmt_edits)
@@ -112,7 +125,7 @@ def _decide(text: Text, statements: list[dict], purpose: Purpose | None, rules: 
         tables=frozenset().union(*(i.tables for i in infos)),
         columns=tuple(columns.values()), subject_columns=subject_tables, exposure=exposure,
         statements=tuple(infos), purpose=purpose.name if purpose else None,
-        scan_columns=scan_columns,
+        scan_columns=scan_columns, declares=tuple(declares), fetches=fetches,
         redact_errors=any(i.tables for i in infos))
 
 

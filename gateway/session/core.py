@@ -44,7 +44,7 @@ from gateway.protocol.startup import (
 from gateway.session import purpose as purposes
 from gateway.session.actions import Action, CancelUpstream, Close, ConnectUpstream, StartTLS
 from gateway.session.auth import ScramExchange, auth_info
-from gateway.session.results import Maskers, Tracker
+from gateway.session.results import Maskers, Prepared, Tracker
 
 # Client messages the core looks at; everything else is forwarded untouched.
 _QUERY, _PARSE, _FUNCTION_CALL, _TERMINATE, _SYNC = (
@@ -438,7 +438,7 @@ class Session:
             prepared = tracker.prepared(statement)
             decision = prepared.decision if prepared else None
             if decision is None or not decision.tables:
-                tracker.bind(portal, statement, False)
+                tracker.bind(portal, prepared, False)
                 return None
             if decision.purpose != self.purpose:
                 # Rewritten for another purpose: running it now would show that purpose's view.
@@ -447,9 +447,9 @@ class Session:
                     "another purpose; prepare it again"), self._syncs_sent + 1)).encode()
             extra = len(decision.subject_columns)
             if not extra:
-                tracker.bind(portal, statement, False)
+                tracker.bind(portal, prepared, False)
                 return None
-            return self._bind_with_subjects(data, start, end, portal, statement, extra)
+            return self._bind_with_subjects(data, start, end, portal, prepared, extra)
         # Describe or Close: a kind byte, then a name
         if start + 5 >= end:
             raise ProtocolError("message is shorter than its fields")
@@ -462,12 +462,12 @@ class Session:
         return None
 
     def _bind_with_subjects(self, data: bytes, start: int, end: int, portal: str,
-                            statement: str, extra: int) -> bytes | None:
+                            prepared: Prepared, extra: int) -> bytes | None:
         # The rewrite appended subject-key columns: per-column result formats need one
         # more (text) code each; a single code applies to them as well.
         msg = decode(codes.BIND, data[start + 5:end], backend=False)
         formats = msg.result_formats
-        self.tracker.bind(portal, statement, len(formats) == 1 and formats[0] == 1)
+        self.tracker.bind(portal, prepared, len(formats) == 1 and formats[0] == 1)
         if len(formats) <= 1:
             return None
         return Bind(msg.portal, msg.statement, msg.param_formats, msg.params,

@@ -17,10 +17,10 @@ from __future__ import annotations
 import struct
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gateway.bounded import put
-from gateway.policy.decision import Decision
+from gateway.policy.decision import SUBJECT_ALIAS, Decision
 from gateway.protocol.buffer import I16, I32
 from gateway.protocol.messages import ErrorResponse, RowDescription, decode
 
@@ -123,6 +123,8 @@ class Tracker:
     # Simple Queries by decision: texts that differ only in their literals share one, so
     # what their RowDescription taught is not learnt again on every call.
     _simple: dict[int, Prepared] = field(default_factory=dict)
+    # cursor name -> the decision of its DECLARE (None: declared in a way not followed)
+    _cursors: dict[str, Decision | None] = field(default_factory=dict)
 
     # ------------------------------------------------------------ what the client sent
 
@@ -137,7 +139,22 @@ class Tracker:
             if prepared is None or prepared.decision is not decision:
                 prepared = Prepared(sql, decision)
                 put(self._simple, id(decision), prepared, _SIMPLE_SHAPES)
+            if decision.declares:
+                self._declared(decision)
+            elif decision.fetches is not None:
+                prepared = self._through_cursor(prepared)
         self._queue.append(("query", self._run(prepared, row_limit, False, sql)))
+
+    def _declared(self, decision: Decision) -> None:
+        # From now on a FETCH from these cursors returns rows as the DECLARE decided them.
+        alone = decision.kind == "declare"
+        for name in decision.declares:
+            self._cursors[name] = decision if alone else None
+
+    def _through_cursor(self, prepared: Prepared) -> Prepared:
+        """A FETCH as the statement its cursor runs (its tables, subject keys, limits)."""
+        declared = self._cursors.get(prepared.decision.fetches)
+        return prepared if declared is None else Prepared(prepared.sql, declared)
 
     def _run(self, prepared: Prepared, row_limit: int | None, binary: bool,
              sql: str | None = None) -> Run:
@@ -165,22 +182,31 @@ class Tracker:
         self._statements[name] = prepared
 
     def prepared(self, name: str) -> Prepared | None:
-        return self._statements.get(name)
+        """The statement a Bind names, as it runs now (a FETCH: as its cursor's query)."""
+        prepared = self._statements.get(name)
+        if prepared is not None and prepared.decision is not None \
+                and prepared.decision.fetches is not None:
+            return self._through_cursor(prepared)
+        return prepared
 
-    def bind(self, portal: str, statement: str, binary_subjects: bool) -> None:
-        prepared = self._statements.get(statement)
+    def bind(self, portal: str, prepared: Prepared | None, binary_subjects: bool) -> None:
+        """A Bind of `prepared` (see prepared()) into a portal."""
         if prepared is not None:
             self._portals[portal] = (prepared, binary_subjects)
 
     def describe(self, kind: str, name: str) -> None:
-        target = self._statements.get(name) if kind == "S" else self._portals.get(name, (None,))[0]
+        target = self.prepared(name) if kind == "S" else self._portals.get(name, (None,))[0]
         self._queue.append(("describe", target))
 
     def execute(self, portal: str, row_limit: int | None) -> None:
         """An Execute; row_limit applies when the statement reads classified tables."""
         prepared, binary = self._portals.get(portal, _NO_PORTAL)
-        run = (Run(Prepared("", None), self.clock()) if prepared is None
-               else self._run(prepared, row_limit, binary))
+        if prepared is None:
+            run = Run(Prepared("", None), self.clock())
+        else:
+            if prepared.decision is not None and prepared.decision.declares:
+                self._declared(prepared.decision)
+            run = self._run(prepared, row_limit, binary)
         self._queue.append(("run", run))
 
     def sync(self) -> None:
@@ -215,9 +241,15 @@ class Tracker:
         guards = self.row_guards(body) if self.row_guards else ()
         replacement = None
         if strip:
-            fields = decode(b"T", body, backend=True).fields[:-strip]
-            guards = tuple(i for i in guards if i < len(fields))
-            replacement = RowDescription(fields).encode()
+            fields = decode(b"T", body, backend=True).fields
+            if any(f.name != SUBJECT_ALIAS for f in fields[-strip:]):
+                # Not the columns our rewrite appended (a cursor of that name opened some
+                # other way): the rows pass as they are, their subjects unknown.
+                prepared = self._unattributed(kind, item, prepared)
+            else:
+                fields = fields[:-strip]
+                guards = tuple(i for i in guards if i < len(fields))
+                replacement = RowDescription(fields).encode()
         scans = prepared.decision.scan_columns if prepared.decision else ()
         if scans and guards:  # scanned columns we mask ourselves
             scanned = {i for i, _ in scans}
@@ -226,7 +258,20 @@ class Tracker:
         if kind != "describe":
             item.guards = guards
             item.update()
+        else:  # an Execute of the portal described may be queued already (B/D/E/S at once)
+            for entry in self._queue:
+                if entry[0] == "run" and entry[1].prepared is prepared:
+                    entry[1].guards = guards
+                    entry[1].update()
         return replacement
+
+    @staticmethod
+    def _unattributed(kind: str, item: Run | Prepared, prepared: Prepared) -> Prepared:
+        decision = replace(prepared.decision, subject_columns=(), exposure="unknown")
+        unattributed = Prepared(prepared.sql, decision, described=prepared.described)
+        if kind != "describe":
+            item.prepared = unattributed
+        return unattributed
 
     def no_data(self) -> None:
         head = self._head()

@@ -188,3 +188,23 @@ def test_a_statement_of_many_customers_reaches_the_ledger_in_batches(audited, mo
     last = [row for row in ledger if row[0] == audit[0][0]]
     assert [(row[1], len(row[2])) for row in last] == [(150, 30)]
     assert sorted(int(s) for row in ledger for s in row[2]) == sorted(ids)
+
+
+def test_rows_fetched_from_a_cursor_reach_the_ledger(audited) -> None:
+    # psycopg's named cursor: DECLARE, then FETCH FORWARD n (extended protocol)
+    gw, state, _ = audited
+    with psycopg.connect(conninfo(gw), application_name="cursor export") as conn, \
+            conn.cursor(name="export") as cursor:
+        cursor.execute("SELECT id, phone FROM customers WHERE id < 900000 ORDER BY id LIMIT 60")
+        pages = [cursor.fetchmany(25) for _ in range(3)]
+    assert [len(page) for page in pages] == [25, 25, 10]
+    assert all(len(row) == 2 and "*" in row[1] for page in pages for row in page)
+    audit = _wait_for(state, "SELECT seq, rows, subjects, objects::text FROM privacy_gateway."
+                             "audit_log WHERE application_name = 'cursor export' "
+                             "AND statement LIKE 'FETCH%' ORDER BY seq")
+    assert [(a[1], a[2]) for a in audit] == [(25, 25), (25, 25), (10, 10)]
+    assert all('"phone": "mask"' in a[3] for a in audit)  # what the rows carried
+    ledger = _wait_for(state, "SELECT subjects FROM privacy_gateway.exposure WHERE audit_seq "
+                              f"IN ({', '.join(str(a[0]) for a in audit)})")
+    assert sorted(int(s) for (keys,) in ledger for s in keys) == sorted(
+        row[0] for page in pages for row in page)

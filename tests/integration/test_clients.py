@@ -151,3 +151,38 @@ def test_row_limit_cuts_classified_reads_only(gateway) -> None:
         assert len(conn.execute("SELECT id FROM customers LIMIT 200").fetchall()) == 200
         rows = conn.execute("SELECT g FROM generate_series(1, 5000) g").fetchall()
         assert len(rows) == 5000  # unclassified: no purpose limit
+
+
+def test_row_limit_applies_to_every_fetch_from_a_cursor(gateway) -> None:
+    # A cursor is the usual way to page through a classified table: each FETCH is one
+    # statement under the purpose's rows_per_query, as a SELECT of those rows would be.
+    with psycopg.connect(conninfo(gateway)) as conn:
+        conn.execute("DECLARE everyone CURSOR FOR SELECT id, phone FROM customers ORDER BY id")
+        page = conn.execute("FETCH 150 FROM everyone").fetchall()
+        assert len(page) == 150 and all(len(row) == 2 and "*" in row[1] for row in page)
+        with pytest.raises(psycopg.errors.ProgramLimitExceeded, match="row limit of 200"):
+            conn.execute("FETCH ALL FROM everyone").fetchall()
+
+
+def test_cursor_pages_through_the_simple_protocol(gateway) -> None:
+    statements = ["BEGIN", "DECLARE pages CURSOR FOR SELECT id, name, phone FROM customers "
+                  "WHERE id < 900000 ORDER BY id", "FETCH 20 FROM pages", "FETCH 20 FROM pages",
+                  "FETCH ALL FROM pages", "COMMIT"]
+    done = subprocess.run(  # psql sends each -c as one simple Query
+        [client_program("psql"), "-X", "-A", "-t", *(a for s in statements for a in ("-c", s)),
+         conninfo(gateway)], capture_output=True, text=True, timeout=60)
+    rows = [line.split("|") for line in done.stdout.splitlines() if "|" in line]
+    assert [len(r) for r in rows] == [3] * 40  # the two pages, nothing appended
+    assert int(rows[19][0]) < int(rows[20][0]) and all("*" in r[2] for r in rows)
+    assert "row limit of 200" in done.stderr  # FETCH ALL: over the purpose's limit
+
+
+def test_binary_named_cursor(gateway) -> None:
+    # psycopg's binary server-side cursor: FETCH results in binary format, keys included
+    with psycopg.connect(conninfo(gateway)) as conn, \
+            conn.cursor(name="binary_export", binary=True) as cursor:
+        cursor.execute("SELECT id, phone, birthday FROM customers WHERE id < 900000 ORDER BY id")
+        rows = cursor.fetchmany(30) + cursor.fetchmany(30)
+    assert [len(row) for row in rows] == [3] * 60
+    assert sorted({row[0] for row in rows}) == [row[0] for row in rows]
+    assert all("*" in row[1] for row in rows)

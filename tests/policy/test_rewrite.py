@@ -156,6 +156,30 @@ def test_multi_statement_rewrites_each_and_carries_no_subject_columns() -> None:
     assert decision.sql.count("(SELECT") == 2
 
 
+@pytest.mark.parametrize(("sql", "declares", "subjects"), [
+    ("DECLARE c CURSOR FOR SELECT name, phone FROM customers", ("c",), ("public.customers",)),
+    ('DECLARE "Export" NO SCROLL CURSOR WITH HOLD FOR SELECT * FROM customers', ("Export",),
+     ("public.customers",)),
+    ("DECLARE b BINARY CURSOR FOR SELECT phone FROM customers", ("b",), ()),  # keys unreadable
+    ("DECLARE u CURSOR FOR SELECT phone FROM customers UNION SELECT 'x'", ("u",), ()),
+    ("BEGIN; DECLARE m CURSOR FOR SELECT phone FROM customers", ("m",), ()),
+])
+def test_a_cursor_query_carries_its_subject_keys(sql: str, declares: tuple,
+                                                 subjects: tuple) -> None:
+    decision = decide(sql)
+    assert decision.declares == declares and decision.subject_columns == subjects
+    assert decision.sql.count("AS pgw_subject") == len(subjects)
+    assert "FROM (SELECT" in decision.sql  # customers read through its masking subquery
+    assert decision.scan_columns == ()  # its free text too: FETCH rows are not scanned
+
+
+@pytest.mark.parametrize(("sql", "fetches"), [
+    ("FETCH 10 FROM c", "c"), ('FETCH FORWARD 25 FROM "Export"', "Export"), ("FETCH ALL c", "c"),
+    ("MOVE 10 IN c", None), ("FETCH 1 FROM c; FETCH 1 FROM c", None), ("CLOSE c", None)])
+def test_a_fetch_names_its_cursor(sql: str, fetches: str | None) -> None:
+    assert decide(sql).fetches == fetches
+
+
 def test_cache_hits_and_keys() -> None:
     cache = PolicyCache(RULES, CATALOG, mask_key=b"k")
     first = cache.decide("SELECT phone FROM customers", CS)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from gateway.policy.decision import Decision
+from gateway.policy.decision import SUBJECT_ALIAS, Decision
 from gateway.protocol import messages as m
 from gateway.session.results import SUBJECT_BATCH, Tracker, column_guards
 
 SUBJECT = Decision(sql="SELECT ...", kind="select", tables=frozenset({"public.customers"}),
                    subject_columns=("public.customers",), redact_errors=True,
                    purpose="customer_service")
-FIELDS = (m.Field("name"), m.Field("phone"), m.Field("__subject"))
+FIELDS = (m.Field("name"), m.Field("phone"), m.Field(SUBJECT_ALIAS))
 
 
 def _row(*values: bytes | None) -> bytes:
@@ -83,7 +83,7 @@ def test_errors_that_may_quote_values_are_redacted() -> None:
 def test_extended_protocol_statement_describe_execute() -> None:
     tracker = Tracker()
     tracker.parse("s1", "SELECT ...", SUBJECT)
-    tracker.bind("", "s1", binary_subjects=True)
+    tracker.bind("", tracker.prepared("s1"), binary_subjects=True)
     tracker.describe("P", "")
     tracker.execute("", None)
     tracker.sync()
@@ -98,7 +98,7 @@ def test_extended_protocol_statement_describe_execute() -> None:
 def test_error_in_a_pipeline_ends_everything_up_to_sync() -> None:
     tracker = Tracker()
     tracker.parse("", "SELECT 1", None)
-    tracker.bind("", "", False)
+    tracker.bind("", tracker.prepared(""), False)
     tracker.execute("", None)
     tracker.execute("", None)
     tracker.sync()
@@ -149,3 +149,63 @@ def test_queries_of_one_decision_learn_their_columns_once() -> None:
     tracker.query("SELECT 1", Decision(sql="SELECT 1", kind="select"), None)
     tracker.row_description(body)
     assert described == [body, body]  # another decision learns for itself
+
+
+DECLARED = Decision(sql="DECLARE c CURSOR FOR SELECT ...", kind="declare",
+                    tables=frozenset({"public.customers"}), subject_columns=("public.customers",),
+                    declares=("c",), purpose="customer_service", exposure="rows")
+FETCH = Decision(sql="FETCH 10 FROM c", kind="fetch", fetches="c")
+
+
+def _fetch_one(tracker: Tracker, fields: tuple, row: bytes, row_limit: int | None = None):
+    tracker.query("FETCH 10 FROM c", FETCH, row_limit)
+    described = tracker.row_description(m.RowDescription(fields).encode()[5:])
+    out = _feed_row(tracker, row)
+    tracker.command_complete(b"FETCH 1\0")
+    tracker.ready()
+    return described, out, tracker.finished[-1]
+
+
+def test_a_fetch_runs_as_its_cursor_query_decided() -> None:
+    tracker = Tracker()
+    tracker.query(DECLARED.sql, DECLARED, 5)
+    tracker.ready()
+    described, out, run = _fetch_one(tracker, FIELDS, _row(b"x", b"y", b"42"), 5)
+    assert m.decode(b"T", described[5:], True).fields == FIELDS[:2]
+    assert m.decode(b"D", out[5:], True).values == (b"x", b"y")
+    assert run.subjects == {"public.customers": {"42"}} and run.sql == "FETCH 10 FROM c"
+    assert run.prepared.decision is DECLARED and run.row_limit == 5  # its tables, its limit
+
+
+def test_a_fetch_from_a_cursor_not_followed_passes_as_it_is() -> None:
+    tracker = Tracker()
+    both = Decision(sql="BEGIN; DECLARE c ...", kind="multi", declares=("c",),
+                    tables=frozenset({"public.customers"}))
+    for decision in (DECLARED, both):  # redeclared in a string of several statements
+        tracker.query(decision.sql, decision, None)
+        tracker.ready()
+    _, out, run = _fetch_one(tracker, FIELDS, _row(b"x", b"y", b"42"))
+    assert out is None and run.prepared.decision is FETCH
+
+
+def test_rows_without_the_subject_columns_are_not_cut() -> None:
+    # a cursor of that name opened some other way (by a function, say): nothing appended
+    tracker = Tracker()
+    tracker.query(DECLARED.sql, DECLARED, None)
+    tracker.ready()
+    fields = (m.Field("id"), m.Field("total"))
+    described, out, run = _fetch_one(tracker, fields, _row(b"1", b"9.50"))
+    assert described is None and out is None
+    assert run.subject_count == 0 and run.prepared.decision.exposure == "unknown"
+
+
+def test_guards_learnt_from_a_describe_apply_to_the_execute_sent_with_it() -> None:
+    tracker = Tracker(row_guards=lambda body: (1,))
+    plain = Decision(sql="SELECT name, phone FROM v", kind="select")
+    tracker.parse("", plain.sql, plain)
+    tracker.bind("", tracker.prepared(""), False)
+    tracker.describe("P", "")
+    tracker.execute("", None)  # queued before the server's RowDescription arrives
+    tracker.sync()
+    tracker.row_description(m.RowDescription(FIELDS[:2]).encode()[5:])
+    assert _feed_row(tracker, _row(b"x", b"13812345678")) == _row(b"x", None)
