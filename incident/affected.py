@@ -57,6 +57,19 @@ FROM (SELECT clear_classes, masked_classes {_SCOPE} AND NOT aggregate) e,
               UNION ALL SELECT unnest(e.masked_classes), false) AS c(name, clear)
 """
 
+# Rows of classified tables that left in statements whose rows could not be attributed to
+# customers (COPY, DISTINCT, set operations, several statements in one string, ...): the
+# ledger has their row counts but no subjects, and their audit records count no subjects.
+_UNATTRIBUTED = f"""
+SELECT count(DISTINCT (e.replica, e.audit_seq)) AS statements,
+       coalesce(sum(e.rows), 0)::bigint AS rows,
+       coalesce(array_agg(DISTINCT e.table_name), '{{}}') AS tables
+FROM (SELECT replica, audit_seq, rows, table_name {_SCOPE}
+        AND NOT aggregate AND rows > 0 AND cardinality(subjects) = 0) e
+JOIN privacy_gateway.audit_log a ON a.replica = e.replica AND a.seq = e.audit_seq
+WHERE coalesce(a.subjects, 0) = 0
+"""
+
 _CANARIES = f"""
 SELECT count(DISTINCT s.subject)
 FROM (SELECT subjects {_SCOPE}) e, unnest(e.subjects) AS s(subject)
@@ -92,14 +105,24 @@ class Assessment:
     sensitive_classes: list[str] = field(default_factory=list)
     first_exposure: datetime | None = None
     last_exposure: datetime | None = None
+    # rows that left without their customers known: the affected may be more than subjects
+    unattributed_rows: int = 0
+    unattributed_statements: int = 0
+    unattributed_tables: list[str] = field(default_factory=list)
 
     @property
     def sensitive(self) -> bool:
         return bool(self.sensitive_classes)
 
+    @property
+    def at_most(self) -> int:
+        """Affected customers at the most: each unattributed row may be one more."""
+        return self.subjects + self.unattributed_rows
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["sensitive"] = self.sensitive
+        data["at_most"] = self.at_most
         return data
 
 
@@ -113,13 +136,17 @@ async def assess(conn: asyncpg.Connection, scope: Scope, canaries: set[str],
     classes = await conn.fetch(_CLASSES, *scope.args())
     clear = sorted({r["name"] for r in classes if r["clear"]})
     masked = sorted({r["name"] for r in classes if not r["clear"]} - set(clear))
+    unattributed = await conn.fetchrow(_UNATTRIBUTED, *scope.args())
     return Assessment(
         subjects=counts["n"], subjects_clear=counts["c"], records=totals["records"],
         statements=totals["statements"], aggregate_statements=totals["aggregate_statements"],
         canary_subjects=await conn.fetchval(_CANARIES, *scope.args(), canary_list),
         clear_classes=clear, masked_classes=masked,
         sensitive_classes=sorted(set(clear + masked) & sensitive),
-        first_exposure=totals["first_exposure"], last_exposure=totals["last_exposure"])
+        first_exposure=totals["first_exposure"], last_exposure=totals["last_exposure"],
+        unattributed_rows=unattributed["rows"],
+        unattributed_statements=unattributed["statements"],
+        unattributed_tables=sorted(unattributed["tables"]))
 
 
 async def export_csv(conn: asyncpg.Connection, scope: Scope, canaries: set[str],

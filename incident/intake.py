@@ -136,7 +136,7 @@ async def _grade(conn: asyncpg.Connection, settings: Settings, alert: asyncpg.Re
                            alert["ts"] - timedelta(minutes=settings["intake"]["lookback"]),
                            alert["ts"])
     result = await affected.assess(conn, scope, set(info.canaries), set(info.sensitive))
-    return grading.compute_grade(result.subjects, result.sensitive, settings["grading"])
+    return grading.compute_grade(result.at_most, result.sensitive, settings["grading"])
 
 
 async def _open_incident(conn: asyncpg.Connection, settings: Settings, alert: asyncpg.Record,

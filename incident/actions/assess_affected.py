@@ -30,13 +30,17 @@ class AssessAffected(Action):
                  "scope": {"principal": scope.principal, "purpose": scope.purpose,
                            "since": scope.since.isoformat(), "until": scope.until.isoformat()}}
         await store.merge_facts(ctx.conn, ctx.incident.id, facts)
-        grade = grading.compute_grade(result.subjects, result.sensitive,
+        # graded on the most it may be: rows without known customers count as customers
+        grade = grading.compute_grade(result.at_most, result.sensitive,
                                       ctx.settings["grading"])
         await service.set_grade(ctx.conn, ctx.settings, ctx.incident.id, None, ctx.actor,
                                 computed=grade)
+        unattributed = (f", {result.unattributed_rows} row(s) of"
+                        f" {result.unattributed_statements} statement(s) not attributable to"
+                        " customers" if result.unattributed_rows else "")
         return Outcome(summary=f"{result.subjects} customer(s) affected"
-                               f" ({result.subjects_clear} in clear), {result.records} record(s),"
-                               f" grade {grade}",
+                               f" ({result.subjects_clear} in clear), {result.records} record(s)"
+                               f"{unattributed}, grade {grade}",
                        before={"subjects": before.get("subjects")},
                        after={"subjects": result.subjects, "records": result.records,
                               "grade": grade, "sensitive": result.sensitive})

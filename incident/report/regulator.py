@@ -37,6 +37,7 @@ FIELDS: tuple[tuple[str, str], ...] = (
     ("sensitive", "是否涉及敏感个人信息"),
     ("subjects", "涉及人数"),
     ("records", "涉及记录数"),
+    ("unattributed", "无法归属到个人的记录"),
     ("cause", "原因（初步）"),
     ("harm", "可能造成的危害"),
     ("measures_taken", "已采取的补救措施"),
@@ -108,6 +109,7 @@ def build(data: ReportData, settings: Settings, phase: str, now: datetime) -> di
         "sensitive": "是" if result.get("sensitive") else "否",
         "subjects": int(result.get("subjects", 0)),
         "records": int(result.get("records", 0)),
+        "unattributed": _unattributed(result),
         "cause": facts.get("cause") or Template(templates.CAUSE).safe_substitute(
             principal=inc.principal or "未知", purpose=inc.purpose or "未知",
             rules="、".join(data.alert_rules) or "人工申报"),
@@ -176,3 +178,12 @@ def _evidence(steps: list[dict[str, Any]]) -> str:
             return (f"审计日志片段 {after.get('audit_records', 0)} 条已导出并校验，"
                     f"签名检查点：{ids}；清单 SHA-256 {after.get('manifest_sha256', '')}")
     return "审计日志保存在隐私网关状态库中（防篡改链），尚未导出证据包"
+
+
+def _unattributed(result: dict[str, Any]) -> str:
+    rows = int(result.get("unattributed_rows") or 0)
+    if not rows:
+        return "无"
+    return (f"{rows} 条，来自 {result.get('unattributed_statements', 0)} 条无法按客户归属的语句"
+            f"（{'、'.join(result.get('unattributed_tables') or [])}）；"
+            f"涉及人数最多 {result.get('at_most', rows)} 名，级别按此计算")

@@ -26,8 +26,11 @@ def principal_name() -> str:
 
 async def leak(dsn: str, tmp_path: Path, principal: str, subjects: list[str],
                clear: list[str], masked: list[str], rule: str = "canary_read",
-               severity: str = "critical", purpose: str = "customer_service") -> int:
-    """Audit records and exposure rows through the real writer, then an alert; its id."""
+               severity: str = "critical", purpose: str = "customer_service",
+               unattributed_rows: int = 0) -> int:
+    """Audit records and exposure rows through the real writer, then an alert; its id.
+    unattributed_rows: one more statement, such as a COPY, whose rows had no known
+    customers (rows in the ledger, no subjects)."""
     keys = AuditKeys.derive(AUDIT_SECRET)
     writer = AuditWriter(keys, f"r-{uuid.uuid4().hex[:6]}", lambda: asyncpg.connect(dsn),
                          Spool(tmp_path / f"spool-{uuid.uuid4().hex[:6]}"),
@@ -40,6 +43,12 @@ async def leak(dsn: str, tmp_path: Path, principal: str, subjects: list[str],
                                         rows=len(chunk), subjects=len(chunk), decision="rewrite"))
         writer.add_exposure((datetime.now(UTC), writer.replica, seq, "s1", principal, purpose,
                              "public.customers", chunk, clear, masked, False, len(chunk)))
+    if unattributed_rows:
+        seq = writer.submit(AuditRecord(session_id="s1", principal=principal, purpose=purpose,
+                                        statement="COPY public.customers TO STDOUT",
+                                        rows=unattributed_rows, subjects=0, decision="rewrite"))
+        writer.add_exposure((datetime.now(UTC), writer.replica, seq, "s1", principal, purpose,
+                             "public.customers", [], clear, masked, False, unattributed_rows))
     await writer.close()
     conn = await asyncpg.connect(dsn)
     try:

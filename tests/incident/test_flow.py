@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
@@ -11,7 +12,7 @@ import pytest
 from incident_support import CANARIES, leak, principal_name, wait_for
 
 from gateway import blocks
-from incident import engine, intake, service, store
+from incident import affected, engine, intake, service, store
 from incident.loader import load_dir
 from incident.report import regulator
 
@@ -120,3 +121,30 @@ def _check_staff_messages(mailbox, receiver, incident_id: str) -> None:
     everything += json.dumps([p["body"] for p in receiver.posts], ensure_ascii=False)
     assert incident_id in everything
     assert "1380000" not in everything and "客户3" not in everything  # no personal data
+
+
+async def test_rows_without_known_customers_are_reported_and_graded(conn, settings, state_dsn,
+                                                                    tmp_path):
+    # A COPY export leaves the ledger with a row count and no customers: the assessment
+    # says so, and the grade counts every such row as one more customer (the worst case).
+    p = principal_name()
+    await leak(state_dsn, tmp_path, p, ["21", "22", "23"], clear=[], masked=["mobile"],
+               rule="subjects_per_hour", severity="warning", unattributed_rows=1_200_000)
+    now = await conn.fetchval("SELECT now()")
+    scope = affected.Scope(p, None, now - timedelta(hours=1), now)
+    result = await affected.assess(conn, scope, set(CANARIES), set())
+    assert (result.subjects, result.unattributed_rows, result.unattributed_statements) == (
+        3, 1_200_000, 1)
+    assert result.unattributed_tables == ["public.customers"]
+    assert result.at_most == 1_200_003 and result.records == 3
+    opened = await intake.ingest(conn, settings, playbooks={})
+    (incident_id,) = opened.opened
+    inc = await store.get(conn, incident_id)
+    # a warning alone opens an incident only when its exposure grades high enough: it does,
+    # with 1,000,000 customers or more at the most
+    assert inc.effective_grade == "较大"
+    facts = {**inc.facts, "assessment": result.to_dict()}
+    await store.merge_facts(conn, incident_id, facts)
+    report = regulator.build(await regulator.collect(conn, incident_id), settings, "initial",
+                             now)
+    assert "1200000 条" in report["unattributed"] and "最多 1200003 名" in report["unattributed"]
