@@ -304,6 +304,7 @@ class GatewayProcess:
     folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="pgw-gateway-")))
     proc: subprocess.Popen | None = None
     env: dict[str, str] = field(default_factory=dict)  # e.g. principals' password_env
+    root: Path = ROOT  # the checkout it runs from (another commit's, to compare)
 
     @property
     def pid(self) -> int:
@@ -332,17 +333,32 @@ class GatewayProcess:
 
     def _config(self) -> dict[str, Any]:
         return {"listen": f"{self.host}:{self.port}", "upstream": self.upstream,
-                "rules": str(ROOT / "rules" / "customers.yaml"), "admin": None,
-                "playbooks": str(ROOT / "incident" / "playbooks"),
+                "rules": str(self.root / "rules" / "customers.yaml"), "admin": None,
+                "playbooks": str(self.root / "incident" / "playbooks"),
                 "audit_spool": str(self.folder / "audit-spool"), **self.settings}
 
     def _env(self) -> dict[str, str]:
         # PGW_<KEY> variables of the caller would override the file: keep only ours
         env = {k: v for k, v in os.environ.items() if not k.startswith("PGW_")}
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.root),
+                                                          env.get("PYTHONPATH")]))
         if self.upstream_password:
             env["PGW_UPSTREAM_PASSWORD"] = self.upstream_password
         return {**env, **self.env}
+
+
+@contextlib.contextmanager
+def checkout(rev: str) -> Iterator[Path]:
+    """This repository at commit `rev`, in a temporary git worktree (removed on exit)."""
+    folder = Path(tempfile.mkdtemp(prefix="pgw-checkout-")) / "tree"
+    subprocess.run(["git", "worktree", "add", "--detach", str(folder), rev], cwd=ROOT,
+                   check=True, capture_output=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(folder)], cwd=ROOT,
+                       capture_output=True)
+        shutil.rmtree(folder.parent, ignore_errors=True)
 
 
 # --- scratch data and rules ------------------------------------------------------------

@@ -31,7 +31,9 @@ from common import (
     GatewayProcess,
     Pgbouncer,
     as_url,
+    checkout,
     conninfo,
+    cpu_seconds,
     embedded,
     ensure_database,
     find_pgbouncer,
@@ -66,15 +68,18 @@ class Target:
     user: str
     dbname: str
     env: dict[str, str] = field(default_factory=dict)
+    pid: int | None = None  # a proxy's process: its CPU per transaction is measured
 
 
 @dataclass
 class Run:
-    """One pgbench run: TPS and average latency (ms), or the error that stopped it."""
+    """One pgbench run: TPS, average latency (ms) and the proxy's CPU per transaction (µs),
+    or the error that stopped it."""
 
     tps: float = float("nan")
     latency: float = float("nan")
     error: str = ""
+    cpu_us: float = float("nan")
 
 
 # --- pgbench -----------------------------------------------------------------------------
@@ -90,16 +95,19 @@ def pgbench(target: Target, mode: str, seconds: int, args: argparse.Namespace) -
     argv = [pg_program("pgbench"), "-n", "-S", "-M", mode, "-c", str(args.clients),
             "-j", str(args.jobs), "-T", str(seconds), "-h", target.host,
             "-p", str(target.port), "-U", target.user, target.dbname]
+    cpu_before = cpu_seconds(target.pid) if target.pid else 0.0
     try:
         done = subprocess.run(argv, capture_output=True, text=True, env=pgbench_env(target.env),
                               timeout=seconds + 120)
     except subprocess.TimeoutExpired:
         return Run(error="pgbench did not finish")
+    cpu = cpu_seconds(target.pid) - cpu_before if target.pid else float("nan")
     tps, latency = TPS.search(done.stdout), LATENCY.search(done.stdout)
     if done.returncode or not tps or not latency:
         lines = (done.stderr or done.stdout).strip().splitlines()
         return Run(error=lines[-1] if lines else f"pgbench exit status {done.returncode}")
-    return Run(float(tps.group(1)), float(latency.group(1)))
+    rate = float(tps.group(1))
+    return Run(rate, float(latency.group(1)), cpu_us=cpu / (rate * seconds) * 1e6)
 
 
 def prepare_tables(dsn: str, scale: int) -> None:
@@ -145,9 +153,19 @@ def direct_target(dsn: str) -> Target:
                   params["dbname"], env)
 
 
-def gateway_target(gw: GatewayProcess, dbname: str) -> Target:
+def gateway_target(gw: GatewayProcess, dbname: str, name: str = "gateway") -> Target:
     env = {"PGPASSWORD": PASSWORD, "PGOPTIONS": f"-c privacy.purpose={PURPOSE}"}
-    return Target("gateway", gw.host, gw.port, PRINCIPAL, dbname, env)
+    return Target(name, gw.host, gw.port, PRINCIPAL, dbname, env, gw.pid)
+
+
+@contextlib.contextmanager
+def compared_gateway(dsn: str, args: argparse.Namespace) -> Iterator[Target | None]:
+    """With --compare REV: the gateway of that commit as one more target."""
+    if not args.compare:
+        yield None
+        return
+    with checkout(args.compare) as root, start_gateway(dsn, args.audit, root) as gw:
+        yield gateway_target(gw, args.database, f"gateway@{args.compare}")
 
 
 # --audit: what the gateway records per statement (off measures the bare wire path)
@@ -156,12 +174,12 @@ AUDIT_SETTINGS = {"off": {"audit": False}, "on": {"audit_durability": "buffered"
 
 
 @contextlib.contextmanager
-def start_gateway(dsn: str, audit: str = "on") -> Iterator[GatewayProcess]:
-    """A gateway subprocess in front of dsn (stopped on exit)."""
+def start_gateway(dsn: str, audit: str = "on", root: Path = ROOT) -> Iterator[GatewayProcess]:
+    """A gateway subprocess in front of dsn, run from the checkout at root (stopped on exit)."""
     params = conninfo(dsn)
     gw = GatewayProcess(as_url(params), params.get("password"),
                         settings=AUDIT_SETTINGS[audit],
-                        env={"PGW_AUDIT_KEY": "benchmark audit key"}).start()
+                        env={"PGW_AUDIT_KEY": "benchmark audit key"}, root=root).start()
     try:
         yield gw
     finally:
@@ -183,7 +201,8 @@ def start_pgbouncer(dsn: str, program: str | None, notes: list[str]) -> Iterator
         yield None
         return
     try:
-        yield Target("pgbouncer", bouncer.host, bouncer.port, params["user"], params["dbname"])
+        yield Target("pgbouncer", bouncer.host, bouncer.port, params["user"], params["dbname"],
+                     pid=bouncer.proc.pid)
     finally:
         bouncer.stop()
 
@@ -262,14 +281,26 @@ def measure_rss(dsn: str, count: int, notes: list[str]) -> tuple[int, int] | Non
 
 def summary(runs: dict[str, dict[str, list[Run]]], names: list[str], attr: str,
             fmt: str) -> list[list[str]]:
-    """One row per mode: median of attr per target, then gateway/direct, gateway/pgbouncer."""
+    """One row per mode: median of attr per target, then gateway/direct, gateway/pgbouncer
+    (and, with --compare, the other commit's gateway/pgbouncer)."""
     rows = []
     for mode, by_target in runs.items():
         medians = {n: median([getattr(r, attr) for r in by_target.get(n, []) if not r.error])
-                   for n in ("direct", "pgbouncer", "gateway")}
+                   for n in {"direct", "pgbouncer", *names}}
         cells = [format(medians[n], fmt) if medians[n] == medians[n] else "–" for n in names]
-        rows.append([mode, *cells, ratio(medians["gateway"], medians["direct"]),
+        rows.append([mode, *cells, *(ratio(medians[n], medians["pgbouncer"])
+                                     for n in names if n.startswith("gateway@")),
+                     ratio(medians["gateway"], medians["direct"]),
                      ratio(medians["gateway"], medians["pgbouncer"])])
+    return rows
+
+
+def cpu_rows(runs: dict[str, dict[str, list[Run]]], names: list[str]) -> list[list[str]]:
+    """One row per mode: the median CPU µs per transaction of each proxy."""
+    rows = []
+    for mode, by_target in runs.items():
+        cells = [median([r.cpu_us for r in by_target.get(n, []) if not r.error]) for n in names]
+        rows.append([mode, *(f"{c:.1f}" if c == c else "–" for c in cells)])
     return rows
 
 
@@ -299,8 +330,10 @@ def targets_met(rows: list[list[str]], rss: tuple[int, int] | None) -> str:
 def report(args: argparse.Namespace, description: dict[str, str], setup: str,
            runs: dict[str, dict[str, list[Run]]], names: list[str],
            rss: tuple[int, int] | None, notes: list[str]) -> str:
-    headers = ["mode", *names, "gateway/direct", "gateway/pgbouncer"]
+    headers = ["mode", *names, *(f"{n}/pgbouncer" for n in names if n.startswith("gateway@")),
+               "gateway/direct", "gateway/pgbouncer"]
     tps_rows = summary(runs, names, "tps", ".0f")
+    proxies = [n for n in names if n != "direct"]
     lat_rows = summary(runs, names, "latency", ".3f")
     parts = [
         "# Pass-through: pgbench -S direct, through pgbouncer, through the gateway", "",
@@ -311,6 +344,8 @@ def report(args: argparse.Namespace, description: dict[str, str], setup: str,
         f"## Average latency: median of {args.rounds} run(s), ms "
         "(ratio > 1: the gateway is slower)", "",
         markdown_table(headers, lat_rows), "",
+        "## Proxy CPU per transaction: median of the runs, µs (user + system, process time)",
+        "", markdown_table(["mode", *proxies], cpu_rows(runs, proxies)), "",
         f"## Gateway memory with {args.idle_clients} idle authenticated clients", "",
         rss_section(rss, args.idle_clients), "",
         "## Targets", "", targets_met(tps_rows, rss), "",
@@ -331,9 +366,10 @@ def rss_section(rss: tuple[int, int] | None, count: int) -> str:
 
 
 def command_line(args: argparse.Namespace) -> str:
-    line = (f"python bench/passthrough_bench.py --seconds {args.seconds} --rounds {args.rounds}"
-            f" --modes {','.join(args.modes)}")
-    return line + (" --dsn DSN" if args.dsn else "")
+    line = (f"python bench/passthrough_bench.py --audit {args.audit} --seconds {args.seconds}"
+            f" --rounds {args.rounds} --modes {','.join(args.modes)}")
+    return line + (f" --compare {args.compare}" if args.compare else "") + (
+        " --dsn DSN" if args.dsn else "")
 
 
 def setup_text(args: argparse.Namespace, label: str, bouncer_note: str) -> str:
@@ -367,9 +403,10 @@ def main(args: argparse.Namespace) -> None:
                         "pgbench": program_version([pg_program("pgbench"), "--version"]),
                         "pgbouncer": program_version([program, "--version"]) if program else "-"}
         with start_gateway(bench_dsn, args.audit) as gw, \
-                start_pgbouncer(bench_dsn, program, notes) as bouncer:
+                start_pgbouncer(bench_dsn, program, notes) as bouncer, \
+                compared_gateway(bench_dsn, args) as earlier:
             targets = [direct_target(bench_dsn), *([bouncer] if bouncer else []),
-                       gateway_target(gw, args.database)]
+                       gateway_target(gw, args.database), *([earlier] if earlier else [])]
             runs = measure(targets, args)
         rss = measure_rss(bench_dsn, args.idle_clients, notes) if args.idle_clients else None
     names = [t.name for t in targets]
@@ -397,6 +434,8 @@ def parse_args() -> argparse.Namespace:
                         help="do not try apt-get install pgbouncer")
     parser.add_argument("--audit", choices=sorted(AUDIT_SETTINGS), default="on",
                         help="gateway audit + metering: on (buffered), strict, or off")
+    parser.add_argument("--compare", metavar="REV",
+                        help="also run the gateway of this commit (a temporary git worktree)")
     parser.add_argument("--output", default=str(OUTPUT))
     args = parser.parse_args()
     args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
