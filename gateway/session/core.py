@@ -201,7 +201,7 @@ class Session:
             elif type_byte == _ROW_DESCRIPTION:
                 replacement = tracker.row_description(data[pos + 5:end])
             elif type_byte in _TRACKED_SERVER:
-                replacement = self._server_message(type_byte, data[pos + 5:end])
+                replacement = self._server_message(type_byte, data, pos, end)
             else:
                 replacement = None
             if replacement is not None:
@@ -216,11 +216,13 @@ class Session:
         if pos < size:
             self._outbuf += memoryview(data)[pos:]
 
-    def _server_message(self, type_byte: int, body: bytes) -> bytes | None:
+    def _server_message(self, type_byte: int, data: bytes, start: int,
+                        end: int) -> bytes | None:
         """Let the tracker see an ErrorResponse, NoData, CopyData, EmptyQueryResponse or
         PortalSuspended; a replacement, b'' to drop, or None."""
         tracker = self.tracker
         if type_byte == _ERROR:
+            body = data[start + 5:end]
             replacement = self._replace_error(body) if self._refusals else None
             if replacement is not None:
                 tracker.error(replacement[5:])
