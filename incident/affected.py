@@ -58,7 +58,7 @@ FROM (SELECT clear_classes, masked_classes {_SCOPE} AND NOT aggregate) e,
 """
 
 # Rows of classified tables that left in statements whose rows could not be attributed to
-# customers (COPY, DISTINCT, set operations, several statements in one string, ...): the
+# customers (binary COPY, DISTINCT, set operations, several statements in one string, ...): the
 # ledger has their row counts but no subjects, and their audit records count no subjects.
 _UNATTRIBUTED = f"""
 SELECT count(DISTINCT (e.replica, e.audit_seq)) AS statements,

@@ -39,6 +39,34 @@ class Refusal:
 
 
 @dataclass(frozen=True)
+class CopyLayout:
+    """The rows of a COPY ... TO STDOUT in text or CSV format whose rewrite appended subject
+    keys: each key is the last field of the line, hex-encoded (so no delimiter or quote can
+    appear in it), quoted when quote is set and the field is; header: the first line names
+    the columns."""
+
+    delimiter: bytes
+    quote: bytes | None = None
+    header: bool = False
+
+    def split(self, line: bytes, keys: int) -> tuple[bytes, list[bytes]]:
+        """(the line without its last `keys` fields, those fields as they were encoded)."""
+        ending = b"\r\n" if line.endswith(b"\r\n") else b"\n" if line.endswith(b"\n") else b""
+        body = line[:len(line) - len(ending)]
+        fields = []
+        for _ in range(keys):
+            cut = body.rfind(self.delimiter)
+            if cut < 0:
+                break
+            field = body[cut + 1:]
+            if self.quote and len(field) >= 2 and field[:1] == field[-1:] == self.quote:
+                field = field[1:-1]
+            fields.append(field)
+            body = body[:cut]
+        return body + ending, fields[::-1]
+
+
+@dataclass(frozen=True)
 class ColumnDecision:
     """One classified column the statement touches, and how it is treated."""
 
@@ -90,6 +118,8 @@ class Decision:
         string is that one DECLARE, subject_columns, tables, columns and exposure describe
         the rows its FETCHes will return; the session applies them to each FETCH from it.
     fetches: the cursor a single FETCH statement reads from (None for anything else).
+    copy_layout: set when a COPY ... TO STDOUT returns subject_columns (see CopyLayout):
+        the session strips them from CopyOutResponse and every CopyData line.
     """
 
     sql: str | None
@@ -106,6 +136,7 @@ class Decision:
     scan_columns: tuple[tuple[int, tuple[str, ...]], ...] = ()
     declares: tuple[str, ...] = ()
     fetches: str | None = None
+    copy_layout: CopyLayout | None = None
 
     @property
     def allowed(self) -> bool:

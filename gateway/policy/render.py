@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gateway.policy.analyze import Analysis
+from gateway.policy.copyout import hex_key
 from gateway.policy.decision import SUBJECT_ALIAS
 from gateway.policy.masks import MaskKeyMissing, masked_expr, null_of
 from gateway.policy.scope import Item, flatten
@@ -87,16 +88,31 @@ def splice(a: Analysis, item: Item, key: bytes | None) -> Edit:
     return Edit(start, end, f"({derived_sql(a, item, key, only=only)}){alias}")
 
 
-def copy_edit(a: Analysis, stmt: dict, item: Item, names: list[str], key: bytes | None) -> Edit:
-    """COPY table [(cols)] TO ...  ->  COPY (SELECT cols FROM masked) TO ..."""
+def copy_edit(a: Analysis, stmt: dict, item: Item, names: list[str], key: bytes | None,
+              with_subject: bool = False) -> Edit:
+    """COPY table [(cols)] TO ...  ->  COPY (SELECT cols FROM masked) TO ...; with_subject:
+    the subject key last, hex-encoded (see copyout)."""
     rv = stmt["relation"]
     start = a.text.pos(rv["location"])
     to = a.text.tokens.keyword_after(start, "TO")
     if to is None:
         raise LookupError("COPY without TO")
-    cols = ", ".join(quote_ident(n) for n in names)
     alias = quote_ident(rv["relname"])
+    cols = ", ".join(quote_ident(n) for n in names)
+    if with_subject:
+        subject = subject_key(a, item)
+        cols += f", {hex_key(f'{alias}.{quote_ident(subject)}')} AS {SUBJECT_ALIAS}"
     return Edit(start, to, f"(SELECT {cols} FROM ({derived_sql(a, item, key)}) AS {alias}) ")
+
+
+def subject_key(a: Analysis, item: Item) -> str | None:
+    """The column of item holding its subject key, when the purpose may see it; None when
+    the table has no subject key or the purpose may not see it clear."""
+    subject = a.rules.tables[item.table].subject
+    class_name = a.rules.tables[item.table].columns.get(subject or "")
+    if subject is None or (class_name and a.treatment(class_name, item.copy) != "show"):
+        return None
+    return subject
 
 
 def returning_edit(a: Analysis, span: tuple[int, int], key: bytes | None, edits: list[Edit]
@@ -128,8 +144,9 @@ def _sub(sql: str, edits: list[Edit], start: int, end: int) -> str:
     return apply_edits(sql[start:end], inside)
 
 
-def subject_edit(a: Analysis) -> tuple[Edit | None, tuple[str, ...], str]:
-    """Append the subject key of each classified entry to a top-level SELECT's output.
+def subject_edit(a: Analysis, hexed: bool = False) -> tuple[Edit | None, tuple[str, ...], str]:
+    """Append the subject key of each classified entry to a top-level SELECT's output
+    (hex-encoded for a COPY's lines, see copyout).
 
     Returns the edit, the tables of the appended columns, and the exposure kind."""
     stmt, scope = a.top, a.top_scope
@@ -142,17 +159,16 @@ def subject_edit(a: Analysis) -> tuple[Edit | None, tuple[str, ...], str]:
     entries = [i for i in flatten(scope.items) if i.classified]
     keys = []
     for item in entries:
-        subject = a.rules.tables[item.table].subject
-        class_name = a.rules.tables[item.table].columns.get(subject or "")
-        if subject is None or (class_name and a.treatment(class_name, item.copy) != "show"):
+        subject = subject_key(a, item)
+        if subject is None:
             return None, (), "unknown"
         visible = [v for v, r in item.renamed.items() if r == subject] or [subject]
         keys.append((item, visible[0]))
     where = a.text.from_before(_first_location(a, stmt["fromClause"][0]))
     if where is None:
         return None, (), "unknown"
-    added = "".join(f", {quote_ident(i.alias)}.{quote_ident(s)} AS {SUBJECT_ALIAS}"
-                    for i, s in keys)
+    refs = [f"{quote_ident(i.alias)}.{quote_ident(s)}" for i, s in keys]
+    added = "".join(f", {hex_key(r) if hexed else r} AS {SUBJECT_ALIAS}" for r in refs)
     return Edit(where, where, added + " "), tuple(i.table for i, _ in keys), "rows"
 
 

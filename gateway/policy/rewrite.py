@@ -16,9 +16,11 @@ from gateway.policy import (
 )
 from gateway.policy.analyze import Analysis
 from gateway.policy.catalog import Catalog
+from gateway.policy.copyout import copy_layout
 from gateway.policy.decision import (
     SYNTAX_ERROR,
     ColumnDecision,
+    CopyLayout,
     Decision,
     Refusal,
     Refused,
@@ -87,7 +89,7 @@ def _decide(text: Text, statements: list[dict], purpose: Purpose | None, rules: 
     subject_tables: tuple[str, ...] = ()
     scan_columns: tuple = ()
     declares: list[str] = []
-    fetches = None
+    fetches = copied = None
     for raw in statements:
         node = raw["stmt"]
         kind_name, inner = next(iter(node.items()))
@@ -102,19 +104,25 @@ def _decide(text: Text, statements: list[dict], purpose: Purpose | None, rules: 
                 a.top = query["SelectStmt"]
         elif kind_name == "FetchStmt" and len(statements) == 1 and not inner.get("ismove"):
             fetches = inner.get("portalname", "")
+        layout = _copy_out_layout(kind_name, inner, len(statements))
+        if layout is not None and "SelectStmt" in inner.get("query", {}):
+            a.top = inner["query"]["SelectStmt"]  # its lines carry their subject keys
         try:
             a.visit(node, Scope())
         except Refused as exc:
             exc.seen_tables = {t for t in a.tables} | {t for i in infos for t in i.tables}
             exc.seen_columns = [*columns.values(), *a.columns.values()]
             raise
-        if gateway_scan and len(statements) == 1 and not declares:
-            # (a cursor's free text stays masked in SQL: its rows come back under FETCH)
+        if gateway_scan and len(statements) == 1 and kind_name == "SelectStmt":
+            # (a cursor's or a COPY's free text stays masked in SQL: its rows come back
+            # under FETCH or as CopyData)
             scan_columns = render.scan_positions(a)
-        stmt_edits, exposure, subjects = _render(a, raw, len(statements) == 1, mask_key)
+        stmt_edits, exposure, subjects = _render(a, raw, len(statements) == 1, mask_key,
+                                                 layout)
         edits.extend(stmt_edits)
         columns.update(a.columns)
         subject_tables = subjects or subject_tables
+        copied = layout if subjects and layout is not None else copied
         infos.append(StatementInfo(kind=_KINDS.get(kind_name, "utility"),
                                    tables=frozenset(a.tables), exposure=exposure,
                                    rewritten=bool(stmt_edits)))
@@ -126,22 +134,36 @@ def _decide(text: Text, statements: list[dict], purpose: Purpose | None, rules: 
         columns=tuple(columns.values()), subject_columns=subject_tables, exposure=exposure,
         statements=tuple(infos), purpose=purpose.name if purpose else None,
         scan_columns=scan_columns, declares=tuple(declares), fetches=fetches,
-        redact_errors=any(i.tables for i in infos))
+        copy_layout=copied, redact_errors=any(i.tables for i in infos))
 
 
-def _render(a: Analysis, raw: dict, alone: bool, key: bytes | None
-            ) -> tuple[list[Edit], str, tuple[str, ...]]:
+def _copy_out_layout(kind_name: str, inner: dict, count: int) -> CopyLayout | None:
+    """The line layout of a lone COPY ... TO STDOUT whose lines can carry subject keys."""
+    if kind_name != "CopyStmt" or count != 1 or inner.get("is_from") \
+            or inner.get("filename") is not None or inner.get("is_program"):
+        return None
+    return copy_layout(inner.get("options"))
+
+
+def _render(a: Analysis, raw: dict, alone: bool, key: bytes | None,
+            copy: CopyLayout | None = None) -> tuple[list[Edit], str, tuple[str, ...]]:
     edits = list(a.edits)
     edits.extend(render.splice(a, item, key) for item in a.derived)
-    edits.extend(render.copy_edit(a, stmt, item, names, key) for stmt, item, names in a.copies)
     exposure, subjects = ("none" if not a.tables else "unknown"), ()
+    # COPY table TO STDOUT: its one table's subject key goes last on every line
+    keyed = copy is not None and alone and len(a.copies) == 1 \
+        and render.subject_key(a, a.copies[0][1]) is not None
+    edits.extend(render.copy_edit(a, stmt, item, names, key, keyed)
+                 for stmt, item, names in a.copies)
+    if keyed:
+        exposure, subjects = "rows", (a.copies[0][1].table,)
     if a.returning_wrap is not None:
         start = a.text.pos(raw.get("stmt_location", 0))
         length = raw.get("stmt_len", 0)
         stop = a.text.pos(raw.get("stmt_location", 0) + length) if length else len(a.text.sql)
         edits.append(render.returning_edit(a, (start, stop), key, edits))
     elif a.top_scope is not None:
-        edit, subjects, exposure = render.subject_edit(a)
+        edit, subjects, exposure = render.subject_edit(a, hexed=copy is not None)
         if edit is not None and alone:
             edits.append(edit)
         elif edit is not None:

@@ -57,10 +57,11 @@ _INSPECT_CLIENT = frozenset((_QUERY, _PARSE, _FUNCTION_CALL, _TERMINATE)) | _TRA
 _READY, _ERROR = ord(codes.READY_FOR_QUERY), ord(codes.ERROR_RESPONSE)
 _DATA_ROW, _COMMAND_COMPLETE, _ROW_DESCRIPTION = (
     ord(codes.DATA_ROW), ord(codes.COMMAND_COMPLETE), ord(codes.ROW_DESCRIPTION))
+_COPY_DATA, _COPY_OUT = ord(codes.COPY_DATA), ord(codes.COPY_OUT_RESPONSE)
 _TRACKED_SERVER = frozenset(
-    (_DATA_ROW, _COMMAND_COMPLETE, _ROW_DESCRIPTION, _READY, _ERROR)
+    (_DATA_ROW, _COMMAND_COMPLETE, _ROW_DESCRIPTION, _READY, _ERROR, _COPY_DATA, _COPY_OUT)
     + tuple(ord(t) for t in (codes.EMPTY_QUERY_RESPONSE, codes.PORTAL_SUSPENDED,
-                             codes.NO_DATA, codes.COPY_DATA)))
+                             codes.NO_DATA)))
 _STATEMENT = ord("S")
 _TLS_HANDSHAKE = 0x16  # first byte of a TLS ClientHello record (direct TLS)
 # A relation nobody has: the server fails the statement at Parse, in order, and we put
@@ -218,8 +219,8 @@ class Session:
 
     def _server_message(self, type_byte: int, data: bytes, start: int,
                         end: int) -> bytes | None:
-        """Let the tracker see an ErrorResponse, NoData, CopyData, EmptyQueryResponse or
-        PortalSuspended; a replacement, b'' to drop, or None."""
+        """Let the tracker see an ErrorResponse, NoData, CopyOutResponse, CopyData,
+        EmptyQueryResponse or PortalSuspended; a replacement, b'' to drop, or None."""
         tracker = self.tracker
         if type_byte == _ERROR:
             body = data[start + 5:end]
@@ -230,8 +231,10 @@ class Session:
             return tracker.error(body)
         if type_byte == ord(codes.NO_DATA):
             tracker.no_data()
-        elif type_byte == ord(codes.COPY_DATA):
-            tracker.copy_data()
+        elif type_byte == _COPY_DATA:
+            return tracker.copy_data(data, start, end)
+        elif type_byte == _COPY_OUT:
+            return tracker.copy_out(data[start + 5:end])
         elif type_byte == ord(codes.EMPTY_QUERY_RESPONSE):
             return tracker.command_complete(b"\0")
         else:  # PortalSuspended

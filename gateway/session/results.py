@@ -66,7 +66,7 @@ class Run:
 
     __slots__ = ("prepared", "sql", "started", "row_limit", "binary_subjects", "guards",
                  "rows", "subjects", "handed_over", "sqlstate", "tag", "cut", "misses", "plain",
-                 "scans", "subject_tables", "touched")
+                 "scans", "subject_tables", "touched", "copy_header")
 
     def __init__(self, prepared: Prepared, started: float, row_limit: int | None = None,
                  binary_subjects: bool = False, guards: tuple[int, ...] = (),
@@ -86,6 +86,7 @@ class Run:
         self.tag = b""  # the CommandComplete tag, as sent
         self.cut = False
         self.misses = 0
+        self.copy_header = False  # a COPY TO's header line is still to come
         self.update()
 
     @property
@@ -313,7 +314,8 @@ class Tracker:
         for i in range(keep, count):
             cell = offsets[i]
             if i32(data, cell)[0] >= 0:
-                self._subject(run, i - keep, data[cell + 4:offsets[i + 1]])
+                self._subject(run, i - keep,
+                              _subject(data[cell + 4:offsets[i + 1]], run.binary_subjects))
         pieces: list[bytes] = []
         run_start = start + 7
         for i in run.touched:
@@ -332,12 +334,12 @@ class Tracker:
         body = b"".join(pieces)
         return b"D" + _HEADER(len(body) + 6, keep) + body
 
-    def _subject(self, run: Run, position: int, raw: bytes) -> None:
+    def _subject(self, run: Run, position: int, key: str) -> None:
         table = run.subject_tables[position]
         keys = run.subjects.get(table)
         if keys is None:
             keys = run.subjects[table] = set()
-        keys.add(_subject(raw, run.binary_subjects))
+        keys.add(key)
         if len(keys) >= SUBJECT_BATCH:
             self._hand_over(run)
 
@@ -359,10 +361,47 @@ class Tracker:
         encoded = masked.encode("utf-8", "surrogateescape")
         return _I32_PACK(len(encoded)) + encoded
 
-    def copy_data(self) -> None:
+    def copy_out(self, body: bytes) -> bytes | None:
+        """A CopyOutResponse: without the subject-key columns the rewrite appended."""
         head = self._head()
-        if head is not None and head[0] != "describe":
-            head[1].rows += 1
+        if head is None or head[0] == "describe":
+            return None
+        run: Run = head[1]
+        keys = len(run.subject_tables)
+        layout = run.prepared.decision.copy_layout if run.prepared.decision else None
+        if layout is None or not keys:
+            return None
+        count = _I16(body, 1)[0] - keys
+        if count < 0:
+            return None
+        run.copy_header = layout.header
+        formats = body[3:3 + 2 * count]
+        return b"H" + _I32_PACK(7 + len(formats)) + body[:1] + struct.pack("!h", count) + formats
+
+    def copy_data(self, data: bytes, start: int, end: int) -> bytes | None:
+        """A CopyData line of a COPY TO: counted, and its subject keys taken off."""
+        head = self._head()
+        if head is None or head[0] == "describe":
+            return None
+        run: Run = head[1]
+        keys = len(run.subject_tables)
+        layout = run.prepared.decision.copy_layout if keys and run.prepared.decision else None
+        if layout is None:
+            run.rows += 1
+            return None
+        line, fields = layout.split(data[start + 5:end], keys)
+        if run.copy_header:  # the column names: not a row, and no subject
+            run.copy_header = False
+        else:
+            run.rows += 1
+            for position, field in enumerate(fields):
+                try:
+                    key = bytes.fromhex(field.decode("ascii")).decode("utf-8", "replace")
+                except ValueError:
+                    run.misses += 1  # not a key of ours: the line still goes without it
+                else:
+                    self._subject(run, position, key)
+        return b"d" + _I32_PACK(len(line) + 4) + line
 
     def command_complete(self, body: bytes) -> bytes | None:
         """End of one statement's rows; an over-limit result becomes a 54000 error."""

@@ -29,7 +29,7 @@ async def leak(dsn: str, tmp_path: Path, principal: str, subjects: list[str],
                severity: str = "critical", purpose: str = "customer_service",
                unattributed_rows: int = 0) -> int:
     """Audit records and exposure rows through the real writer, then an alert; its id.
-    unattributed_rows: one more statement, such as a COPY, whose rows had no known
+    unattributed_rows: one more statement, such as a binary COPY, whose rows had no known
     customers (rows in the ledger, no subjects)."""
     keys = AuditKeys.derive(AUDIT_SECRET)
     writer = AuditWriter(keys, f"r-{uuid.uuid4().hex[:6]}", lambda: asyncpg.connect(dsn),
@@ -45,7 +45,7 @@ async def leak(dsn: str, tmp_path: Path, principal: str, subjects: list[str],
                              "public.customers", chunk, clear, masked, False, len(chunk)))
     if unattributed_rows:
         seq = writer.submit(AuditRecord(session_id="s1", principal=principal, purpose=purpose,
-                                        statement="COPY public.customers TO STDOUT",
+                                        statement="COPY public.customers TO STDOUT (FORMAT binary)",
                                         rows=unattributed_rows, subjects=0, decision="rewrite"))
         writer.add_exposure((datetime.now(UTC), writer.replica, seq, "s1", principal, purpose,
                              "public.customers", [], clear, masked, False, unattributed_rows))

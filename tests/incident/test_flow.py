@@ -125,7 +125,7 @@ def _check_staff_messages(mailbox, receiver, incident_id: str) -> None:
 
 async def test_rows_without_known_customers_are_reported_and_graded(conn, settings, state_dsn,
                                                                     tmp_path):
-    # A COPY export leaves the ledger with a row count and no customers: the assessment
+    # A binary COPY export leaves the ledger with a row count and no customers: the assessment
     # says so, and the grade counts every such row as one more customer (the worst case).
     p = principal_name()
     await leak(state_dsn, tmp_path, p, ["21", "22", "23"], clear=[], masked=["mobile"],

@@ -208,3 +208,18 @@ def test_rows_fetched_from_a_cursor_reach_the_ledger(audited) -> None:
                               f"IN ({', '.join(str(a[0]) for a in audit)})")
     assert sorted(int(s) for (keys,) in ledger for s in keys) == sorted(
         row[0] for page in pages for row in page)
+
+
+def test_lines_copied_out_reach_the_ledger(audited) -> None:
+    gw, state, _ = audited
+    with psycopg.connect(conninfo(gw), application_name="copy export") as conn, \
+            conn.cursor().copy("COPY customers (id, phone) TO STDOUT WITH (FORMAT csv)") as copy:
+        lines = b"".join(bytes(block) for block in copy).decode().splitlines()
+    ids = {line.split(",")[0] for line in lines}
+    audit = _wait_for(state, "SELECT seq, rows, subjects FROM privacy_gateway.audit_log "
+                             "WHERE application_name = 'copy export' AND statement LIKE 'COPY%'")
+    assert [(a[1], a[2]) for a in audit] == [(len(lines), len(ids))]
+    ledger = _wait_for(state, "SELECT subjects FROM privacy_gateway.exposure WHERE session_id = "
+                              "(SELECT session_id FROM privacy_gateway.audit_log WHERE seq = "
+                              f"{audit[0][0]} LIMIT 1) AND table_name = 'public.customers'")
+    assert {s for (keys,) in ledger for s in keys} == ids

@@ -186,3 +186,22 @@ def test_binary_named_cursor(gateway) -> None:
     assert [len(row) for row in rows] == [3] * 60
     assert sorted({row[0] for row in rows}) == [row[0] for row in rows]
     assert all("*" in row[1] for row in rows)
+
+
+@pytest.mark.parametrize(("options", "separator", "header"), [
+    ("", "\t", False), ("WITH (FORMAT csv, HEADER)", ",", True),
+    ("CSV DELIMITER ';' FORCE QUOTE *", ";", False)])
+def test_copy_out_of_customers_has_the_columns_asked_for(gateway, options: str, separator: str,
+                                                          header: bool) -> None:
+    # the subject key the gateway adds for the ledger never reaches the client
+    with psycopg.connect(conninfo(gateway)) as conn, conn.cursor().copy(
+            f"COPY (SELECT id, name, phone FROM customers WHERE id < 900000 ORDER BY id "
+            f"LIMIT 30) TO STDOUT {options}") as copy:
+        lines = b"".join(bytes(block) for block in copy).decode().splitlines()
+    assert len(lines) == 30 + header
+    if header:
+        assert lines.pop(0) == "id,name,phone"
+    fields = [line.split(separator) for line in lines]
+    assert [len(f) for f in fields] == [3] * 30 and all("*" in f[2] for f in fields)
+    ids = [int(f[0].strip('"')) for f in fields]
+    assert ids == sorted(ids)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.policy.catalog import Catalog, Column
+from gateway.policy.decision import CopyLayout
 from gateway.policy.rewrite import PolicyCache, rewrite
 from gateway.policy.rules import Rules, load_rules
 from tests.policy.conftest import RULES_FILE
@@ -102,7 +103,9 @@ REWRITES = [
     (CS, "SELECT phone /* 电话 */ FROM customers -- 备注", ["/* 电话 */", "-- 备注"]),
     (CS, "SELECT '张三' AS n, phone FROM customers WHERE phone = '13800000000'",
      ["SELECT '张三' AS n, phone ,", "\"phone\" = '13800000000'"]),
-    (CS, "COPY customers (phone) TO STDOUT", ['COPY (SELECT "phone" FROM (SELECT']),
+    (CS, "COPY customers (phone) TO STDOUT",
+     ['COPY (SELECT "phone", encode(convert_to(("customers"."id")::text, \'UTF8\'), \'hex\') '
+      'AS pgw_subject FROM (SELECT']),
     (CS, "CREATE TABLE t AS SELECT name FROM customers", ['left("name", 1)']),  # copy: masked
     (ADMIN, "UPDATE customers SET notes = 'n' WHERE phone = $1 RETURNING phone",
      ['WITH "pgw_changed" AS (UPDATE customers SET notes = \'n\' WHERE phone = $1 RETURNING *)',
@@ -171,6 +174,32 @@ def test_a_cursor_query_carries_its_subject_keys(sql: str, declares: tuple,
     assert decision.sql.count("AS pgw_subject") == len(subjects)
     assert "FROM (SELECT" in decision.sql  # customers read through its masking subquery
     assert decision.scan_columns == ()  # its free text too: FETCH rows are not scanned
+
+
+@pytest.mark.parametrize(("sql", "layout"), [
+    ("COPY customers TO STDOUT", CopyLayout(b"\t")),
+    ("COPY (SELECT name, phone FROM customers) TO STDOUT WITH (FORMAT csv, HEADER)",
+     CopyLayout(b",", b'"', True)),
+    ("COPY customers (id, phone) TO STDOUT CSV DELIMITER ';' QUOTE '|' FORCE QUOTE *",
+     CopyLayout(b";", b"|")),
+    ("COPY customers TO STDOUT WITH (FORMAT binary)", None),  # its keys could not be read
+    ("COPY customers TO STDOUT WITH (DELIMITER 'a')", None),  # a hex digit
+    ("COPY (SELECT phone FROM customers UNION SELECT 'x') TO STDOUT", None),
+    ("COPY (SELECT count(*) FROM customers) TO STDOUT", None),
+])
+def test_copy_lines_carry_their_subject_keys(sql: str, layout: CopyLayout | None) -> None:
+    decision = decide(sql)
+    assert decision.copy_layout == layout
+    assert decision.subject_columns == (("public.customers",) if layout else ())
+    assert decision.sql.count("'hex') AS pgw_subject") == (1 if layout else 0)
+    assert decision.scan_columns == ()  # free text masked in SQL: lines are not scanned
+
+
+def test_copy_layout_splits_keys_off_a_line() -> None:
+    csv = CopyLayout(b",", b'"')
+    assert csv.split(b'1,"a,b","3432"\n', 1) == (b'1,"a,b"\n', [b"3432"])
+    assert csv.split(b"x,31,32\r\n", 2) == (b"x\r\n", [b"31", b"32"])
+    assert CopyLayout(b"\t").split(b"a\\tb\t3432\n", 1) == (b"a\\tb\n", [b"3432"])
 
 
 @pytest.mark.parametrize(("sql", "fetches"), [
