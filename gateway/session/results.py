@@ -290,10 +290,7 @@ class Tracker:
         run.rows += 1
         if run.plain:
             return None
-        if run.cut:
-            return b""
-        if run.row_limit is not None and run.rows > run.row_limit:
-            run.cut = True
+        if run.cut or self._over_limit(run) is not None:
             return b""
         if not (run.subject_tables or run.guards or run.scans):
             return None
@@ -388,12 +385,14 @@ class Tracker:
         layout = run.prepared.decision.copy_layout if keys and run.prepared.decision else None
         if layout is None:
             run.rows += 1
-            return None
+            return self._over_limit(run)
         line, fields = layout.split(data[start + 5:end], keys)
         if run.copy_header:  # the column names: not a row, and no subject
             run.copy_header = False
         else:
             run.rows += 1
+            if self._over_limit(run) is not None:
+                return b""
             for position, field in enumerate(fields):
                 try:
                     key = bytes.fromhex(field.decode("ascii")).decode("utf-8", "replace")
@@ -402,6 +401,15 @@ class Tracker:
                 else:
                     self._subject(run, position, key)
         return b"d" + _I32_PACK(len(line) + 4) + line
+
+    @staticmethod
+    def _over_limit(run: Run) -> bytes | None:
+        """b'' (drop it) for a row past the purpose's rows_per_query, else None; the
+        statement then ends with a 54000 error (see command_complete)."""
+        if run.row_limit is not None and run.rows > run.row_limit:
+            run.cut = True
+            return b""
+        return None
 
     def command_complete(self, body: bytes) -> bytes | None:
         """End of one statement's rows; an over-limit result becomes a 54000 error."""

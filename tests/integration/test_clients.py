@@ -205,3 +205,15 @@ def test_copy_out_of_customers_has_the_columns_asked_for(gateway, options: str, 
     assert [len(f) for f in fields] == [3] * 30 and all("*" in f[2] for f in fields)
     ids = [int(f[0].strip('"')) for f in fields]
     assert ids == sorted(ids)
+
+
+def test_row_limit_applies_to_copy_out(gateway) -> None:
+    with psycopg.connect(conninfo(gateway)) as conn:
+        with pytest.raises(psycopg.errors.ProgramLimitExceeded, match="row limit of 200"), \
+                conn.cursor().copy("COPY customers (id, phone) TO STDOUT") as copy:
+            lines = []
+            for block in copy:
+                lines.extend(bytes(block).splitlines())
+        assert len(lines) == 200
+        conn.rollback()
+        assert conn.execute("SELECT 1").fetchone() == (1,)  # the session goes on
