@@ -1,10 +1,12 @@
 """Masked bulk read: `SELECT * FROM customers` over 100,000 rows, direct clear vs gateway.
 
 One run, rounds interleaved (one unmeasured warm-up round, then `--repeat` measured ones):
-- direct, clear: the query straight on PostgreSQL (asyncpg and psycopg clients);
+- direct, clear: the query straight on PostgreSQL (asyncpg and psycopg clients, and
+  psycopg's `COPY (query) TO STDOUT`);
 - gateway: the same query through a `privacy-gateway serve` subprocess under purpose
   customer_service (phone, email, address, birthday masked in SQL, id_no hidden, notes
-  masked by the gateway's free-text scan in the result stream), same clients;
+  masked by the gateway's free-text scan in the result stream; for COPY, in SQL), same
+  clients; the subject keys of every row go to the exposure ledger;
 - gateway, pass-through: an unclassified copy of the table read through the gateway (the
   cost of the proxy hop alone);
 - context: the rewritten SQL run directly, free text masked in SQL, or in the client loop
@@ -98,6 +100,16 @@ def psycopg_fetch(conn: psycopg.Connection, sql: str) -> Fetch:
     return fetch
 
 
+def psycopg_copy(conn: psycopg.Connection, sql: str) -> Fetch:
+    """COPY (sql) TO STDOUT in text format; its lines as rows of text fields."""
+    async def fetch() -> list:
+        with conn.cursor().copy(f"COPY ({sql}) TO STDOUT") as copy:
+            data = b"".join(bytes(block) for block in copy)
+        return [tuple(None if f == b"\\N" else f.decode() for f in line.split(b"\t"))
+                for line in data.splitlines()]
+    return fetch
+
+
 async def timed(fetch: Fetch, pid: int) -> tuple[float, float, list]:
     """Wall seconds, the gateway's CPU seconds meanwhile, and the rows."""
     cpu, start = cpu_seconds(pid), time.perf_counter()
@@ -129,7 +141,8 @@ async def direct_runs(dsn: str, rules_path: Path,
     treated = ", ".join(f"{c.column} {c.treatment}" for c in passed.columns
                         if c.treatment != "show")
     clear = {"direct, clear — asyncpg": asyncpg_fetch(conn, QUERY),
-             "direct, clear — psycopg": psycopg_fetch(sync, QUERY)}
+             "direct, clear — psycopg": psycopg_fetch(sync, QUERY),
+             "direct, clear — psycopg COPY": psycopg_copy(sync, QUERY)}
     context = {"direct, rewritten SQL, free text masked in SQL — asyncpg":
                asyncpg_fetch(conn, in_sql.sql),
                "direct, rewritten SQL, free text masked in client loop — asyncpg":
@@ -146,6 +159,7 @@ async def gateway_runs(gw: GatewayProcess, dbname: str, password: str,
     closers += [conn.close, sync.close]
     return {"gateway, customer_service — asyncpg": asyncpg_fetch(conn, QUERY),
             "gateway, customer_service — psycopg": psycopg_fetch(sync, QUERY),
+            "gateway, customer_service — psycopg COPY": psycopg_copy(sync, QUERY),
             "gateway, unclassified copy (pass-through) — asyncpg":
                 asyncpg_fetch(conn, COPY_QUERY)}
 
@@ -190,7 +204,7 @@ async def measure(runs: dict[str, Fetch], repeat: int,
 def report(args: argparse.Namespace, description: dict[str, str], times: dict, cpus: dict,
            counts: dict, checked: dict, treated: str) -> str:
     base = {client: median(times[f"direct, clear — {client}"])
-            for client in ("asyncpg", "psycopg")}
+            for client in ("asyncpg", "psycopg", "psycopg COPY")}
     rows = []
     for label, values in times.items():
         client = label.rsplit("— ", 1)[1]
