@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 
@@ -89,11 +90,14 @@ def test_psycopg_notify(gateway) -> None:
         assert notices == ['table "pgw_no_such_table" does not exist, skipping']
 
 
+def _asyncpg_kwargs(gateway) -> dict:
+    return {"host": gateway.host, "port": gateway.port, "user": "crm_app",
+            "password": PASSWORDS["crm_app"], "database": _dbname(gateway), "ssl": False,
+            "server_settings": {"privacy.purpose": "customer_service"}}
+
+
 async def test_asyncpg_prepared_binary_executemany_cursor(gateway) -> None:
-    conn = await asyncpg.connect(host=gateway.host, port=gateway.port, user="crm_app",
-                                 password=PASSWORDS["crm_app"], database=_dbname(gateway),
-                                 ssl=False,
-                                 server_settings={"privacy.purpose": "customer_service"})
+    conn = await asyncpg.connect(**_asyncpg_kwargs(gateway))
     try:
         assert await conn.fetchval("SHOW privacy.purpose") == "customer_service"
         stmt = await conn.prepare("SELECT $1::int8 * 2, $2::numeric, $3::timestamptz")
@@ -217,3 +221,24 @@ def test_row_limit_applies_to_copy_out(gateway) -> None:
         assert len(lines) == 200
         conn.rollback()
         assert conn.execute("SELECT 1").fetchone() == (1,)  # the session goes on
+
+
+@pytest.mark.parametrize("fmt", ["text", "csv", "binary"])
+async def test_asyncpg_copy_from_query(gateway, fmt: str) -> None:
+    conn = await asyncpg.connect(**_asyncpg_kwargs(gateway))
+    try:
+        out = io.BytesIO()
+        await conn.copy_from_query("SELECT id, phone FROM customers WHERE id < 900000 "
+                                   "ORDER BY id LIMIT 25", output=out, format=fmt)
+        direct = await conn.fetch("SELECT id, phone FROM customers WHERE id < 900000 "
+                                  "ORDER BY id LIMIT 25")
+    finally:
+        await conn.close()
+    data = out.getvalue()
+    if fmt == "binary":  # PGCOPY header, then 25 tuples of 2 fields, then -1
+        assert data.startswith(b"PGCOPY\n\xff\r\n\0") and data.endswith(b"\xff\xff")
+        assert data.count(b"\x00\x02\x00\x00\x00\x08") == 25
+    else:
+        lines = [line.split("\t" if fmt == "text" else ",") for line in
+                 data.decode().splitlines()]
+        assert [(int(i), p) for i, p in lines] == [(r["id"], r["phone"]) for r in direct]
