@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 from gateway.policy.model import Treatment
@@ -142,6 +143,6 @@ class Decision:
     def allowed(self) -> bool:
         return self.refusal is None
 
-    @property
+    @cached_property  # asked for every statement the audit records; decisions are shared
     def rewritten(self) -> bool:
         return any(s.rewritten for s in self.statements)
