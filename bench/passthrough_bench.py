@@ -19,6 +19,7 @@ import contextlib
 import os
 import re
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from common import (
     ensure_database,
     find_pgbouncer,
     free_connections,
+    free_port,
     machine,
     machine_markdown,
     markdown_table,
@@ -48,10 +50,13 @@ from common import (
     rss_kb,
     server,
     server_version,
+    stop_process,
+    wait_port,
 )
 
 OUTPUT = ROOT / "bench" / "results" / "passthrough.md"
 MODES = ("simple", "extended", "prepared")
+_COMPARED = ("forwarder",)  # targets whose ratio to pgbouncer is reported too
 # Demo principal and password, public (rules/README.md).
 PRINCIPAL, PASSWORD, PURPOSE = "crm_app", "crm-demo", "customer_service"
 TPS = re.compile(r"^tps = ([\d.]+) \((?:without|excluding)", re.MULTILINE)
@@ -156,6 +161,23 @@ def direct_target(dsn: str) -> Target:
 def gateway_target(gw: GatewayProcess, dbname: str, name: str = "gateway") -> Target:
     env = {"PGPASSWORD": PASSWORD, "PGOPTIONS": f"-c privacy.purpose={PURPOSE}"}
     return Target(name, gw.host, gw.port, PRINCIPAL, dbname, env, gw.pid)
+
+
+@contextlib.contextmanager
+def start_forwarder(dsn: str, args: argparse.Namespace) -> Iterator[Target | None]:
+    """With --forwarder: bench/forwarder.py in front of the server, as one more target."""
+    if not args.forwarder:
+        yield None
+        return
+    params, port = conninfo(dsn), free_port()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "forwarder.py"), str(port),
+                             params["host"], str(params["port"])])
+    try:
+        wait_port("127.0.0.1", port, proc)
+        yield Target("forwarder", "127.0.0.1", port, params["user"], params["dbname"],
+                     pid=proc.pid)
+    finally:
+        stop_process(proc)
 
 
 @contextlib.contextmanager
@@ -289,7 +311,7 @@ def summary(runs: dict[str, dict[str, list[Run]]], names: list[str], attr: str,
                    for n in {"direct", "pgbouncer", *names}}
         cells = [format(medians[n], fmt) if medians[n] == medians[n] else "–" for n in names]
         rows.append([mode, *cells, *(ratio(medians[n], medians["pgbouncer"])
-                                     for n in names if n.startswith("gateway@")),
+                                     for n in names if n in _COMPARED or n.startswith("gateway@")),
                      ratio(medians["gateway"], medians["direct"]),
                      ratio(medians["gateway"], medians["pgbouncer"])])
     return rows
@@ -330,7 +352,8 @@ def targets_met(rows: list[list[str]], rss: tuple[int, int] | None) -> str:
 def report(args: argparse.Namespace, description: dict[str, str], setup: str,
            runs: dict[str, dict[str, list[Run]]], names: list[str],
            rss: tuple[int, int] | None, notes: list[str]) -> str:
-    headers = ["mode", *names, *(f"{n}/pgbouncer" for n in names if n.startswith("gateway@")),
+    headers = ["mode", *names, *(f"{n}/pgbouncer" for n in names
+                                 if n in _COMPARED or n.startswith("gateway@")),
                "gateway/direct", "gateway/pgbouncer"]
     tps_rows = summary(runs, names, "tps", ".0f")
     proxies = [n for n in names if n != "direct"]
@@ -368,6 +391,7 @@ def rss_section(rss: tuple[int, int] | None, count: int) -> str:
 def command_line(args: argparse.Namespace) -> str:
     line = (f"python bench/passthrough_bench.py --audit {args.audit} --seconds {args.seconds}"
             f" --rounds {args.rounds} --modes {','.join(args.modes)}")
+    line += " --forwarder" if args.forwarder else ""
     return line + (f" --compare {args.compare}" if args.compare else "") + (
         " --dsn DSN" if args.dsn else "")
 
@@ -404,9 +428,11 @@ def main(args: argparse.Namespace) -> None:
                         "pgbouncer": program_version([program, "--version"]) if program else "-"}
         with start_gateway(bench_dsn, args.audit) as gw, \
                 start_pgbouncer(bench_dsn, program, notes) as bouncer, \
-                compared_gateway(bench_dsn, args) as earlier:
+                compared_gateway(bench_dsn, args) as earlier, \
+                start_forwarder(bench_dsn, args) as forwarder:
             targets = [direct_target(bench_dsn), *([bouncer] if bouncer else []),
-                       gateway_target(gw, args.database), *([earlier] if earlier else [])]
+                       *([forwarder] if forwarder else []), gateway_target(gw, args.database),
+                       *([earlier] if earlier else [])]
             runs = measure(targets, args)
         rss = measure_rss(bench_dsn, args.idle_clients, notes) if args.idle_clients else None
     names = [t.name for t in targets]
@@ -434,6 +460,8 @@ def parse_args() -> argparse.Namespace:
                         help="do not try apt-get install pgbouncer")
     parser.add_argument("--audit", choices=sorted(AUDIT_SETTINGS), default="on",
                         help="gateway audit + metering: on (buffered), strict, or off")
+    parser.add_argument("--forwarder", action="store_true",
+                        help="also run a bare uvloop byte forwarder (bench/forwarder.py)")
     parser.add_argument("--compare", metavar="REV",
                         help="also run the gateway of this commit (a temporary git worktree)")
     parser.add_argument("--output", default=str(OUTPUT))
