@@ -36,6 +36,9 @@ SUBJECT_BATCH = 10_000
 _SYNC = ("sync", None)
 _NO_PORTAL = (None, False)
 _SIMPLE_SHAPES = 64  # simple-Query statements a session keeps by decision
+# Cursors a session remembers (drivers that name each cursor anew never reuse a name; the
+# ones forgotten were declared longest ago, and their FETCHes pass unattributed).
+_CURSORS = 1000
 
 # origin(table_oid, attnum) -> True when that base column must not reach the client clear
 Guard = Callable[[int, int], bool]
@@ -148,9 +151,12 @@ class Tracker:
 
     def _declared(self, decision: Decision) -> None:
         # From now on a FETCH from these cursors returns rows as the DECLARE decided them.
-        alone = decision.kind == "declare"
+        alone, cursors = decision.kind == "declare", self._cursors
         for name in decision.declares:
-            self._cursors[name] = decision if alone else None
+            cursors.pop(name, None)  # the newest last: the oldest go first when full
+            if len(cursors) >= _CURSORS:
+                del cursors[next(iter(cursors))]
+            cursors[name] = decision if alone else None
 
     def _through_cursor(self, prepared: Prepared) -> Prepared:
         """A FETCH as the statement its cursor runs (its tables, subject keys, limits)."""

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from gateway.policy.decision import SUBJECT_ALIAS, Decision
 from gateway.protocol import messages as m
+from gateway.session import results
 from gateway.session.results import SUBJECT_BATCH, Tracker, column_guards
 
 SUBJECT = Decision(sql="SELECT ...", kind="select", tables=frozenset({"public.customers"}),
@@ -209,3 +212,12 @@ def test_guards_learnt_from_a_describe_apply_to_the_execute_sent_with_it() -> No
     tracker.sync()
     tracker.row_description(m.RowDescription(FIELDS[:2]).encode()[5:])
     assert _feed_row(tracker, _row(b"x", b"13812345678")) == _row(b"x", None)
+
+
+def test_a_session_remembers_its_newest_cursors(monkeypatch) -> None:
+    monkeypatch.setattr(results, "_CURSORS", 3)
+    tracker = Tracker()
+    for name in ("a", "b", "c", "a", "d"):  # "a" declared again: newest, kept
+        tracker.query(f"DECLARE {name} ...", replace(DECLARED, declares=(name,)), None)
+        tracker.ready()
+    assert list(tracker._cursors) == ["c", "a", "d"]
