@@ -311,10 +311,15 @@ def summary(runs: dict[str, dict[str, list[Run]]], names: list[str], attr: str,
                    for n in {"direct", "pgbouncer", *names}}
         cells = [format(medians[n], fmt) if medians[n] == medians[n] else "–" for n in names]
         rows.append([mode, *cells, *(ratio(medians[n], medians["pgbouncer"])
-                                     for n in names if n in _COMPARED or n.startswith("gateway@")),
+                                     for n in compared(names)),
                      ratio(medians["gateway"], medians["direct"]),
                      ratio(medians["gateway"], medians["pgbouncer"])])
     return rows
+
+
+def compared(names: list[str]) -> list[str]:
+    """The targets, besides the gateway, whose ratio to pgbouncer the tables show."""
+    return [n for n in names if n in _COMPARED or n.startswith("gateway@")]
 
 
 def cpu_rows(runs: dict[str, dict[str, list[Run]]], names: list[str]) -> list[list[str]]:
@@ -352,8 +357,7 @@ def targets_met(rows: list[list[str]], rss: tuple[int, int] | None) -> str:
 def report(args: argparse.Namespace, description: dict[str, str], setup: str,
            runs: dict[str, dict[str, list[Run]]], names: list[str],
            rss: tuple[int, int] | None, notes: list[str]) -> str:
-    headers = ["mode", *names, *(f"{n}/pgbouncer" for n in names
-                                 if n in _COMPARED or n.startswith("gateway@")),
+    headers = ["mode", *names, *(f"{n}/pgbouncer" for n in compared(names)),
                "gateway/direct", "gateway/pgbouncer"]
     tps_rows = summary(runs, names, "tps", ".0f")
     proxies = [n for n in names if n != "direct"]

@@ -89,9 +89,9 @@ def splice(a: Analysis, item: Item, key: bytes | None) -> Edit:
 
 
 def copy_edit(a: Analysis, stmt: dict, item: Item, names: list[str], key: bytes | None,
-              with_subject: bool = False) -> Edit:
-    """COPY table [(cols)] TO ...  ->  COPY (SELECT cols FROM masked) TO ...; with_subject:
-    the subject key last, hex-encoded (see copyout)."""
+              subject: str | None = None) -> Edit:
+    """COPY table [(cols)] TO ...  ->  COPY (SELECT cols FROM masked) TO ...; subject: the
+    subject key column (see subject_key), then last on every line, hex-encoded (copyout)."""
     rv = stmt["relation"]
     start = a.text.pos(rv["location"])
     to = a.text.tokens.keyword_after(start, "TO")
@@ -99,8 +99,7 @@ def copy_edit(a: Analysis, stmt: dict, item: Item, names: list[str], key: bytes 
         raise LookupError("COPY without TO")
     alias = quote_ident(rv["relname"])
     cols = ", ".join(quote_ident(n) for n in names)
-    if with_subject:
-        subject = subject_key(a, item)
+    if subject is not None:
         cols += f", {hex_key(f'{alias}.{quote_ident(subject)}')} AS {SUBJECT_ALIAS}"
     return Edit(start, to, f"(SELECT {cols} FROM ({derived_sql(a, item, key)}) AS {alias}) ")
 

@@ -151,11 +151,11 @@ def _render(a: Analysis, raw: dict, alone: bool, key: bytes | None,
     edits.extend(render.splice(a, item, key) for item in a.derived)
     exposure, subjects = ("none" if not a.tables else "unknown"), ()
     # COPY table TO STDOUT: its one table's subject key goes last on every line
-    keyed = copy is not None and alone and len(a.copies) == 1 \
-        and render.subject_key(a, a.copies[0][1]) is not None
-    edits.extend(render.copy_edit(a, stmt, item, names, key, keyed)
+    subject = (render.subject_key(a, a.copies[0][1])
+               if copy is not None and alone and len(a.copies) == 1 else None)
+    edits.extend(render.copy_edit(a, stmt, item, names, key, subject)
                  for stmt, item, names in a.copies)
-    if keyed:
+    if subject is not None:
         exposure, subjects = "rows", (a.copies[0][1].table,)
     if a.returning_wrap is not None:
         start = a.text.pos(raw.get("stmt_location", 0))

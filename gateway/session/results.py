@@ -296,7 +296,7 @@ class Tracker:
         run.rows += 1
         if run.plain:
             return None
-        if run.cut or self._over_limit(run) is not None:
+        if run.cut or self._over_limit(run):
             return b""
         if not (run.subject_tables or run.guards or run.scans):
             return None
@@ -379,7 +379,7 @@ class Tracker:
             return None
         run.copy_header = layout.header
         formats = body[3:3 + 2 * count]
-        return b"H" + _I32_PACK(7 + len(formats)) + body[:1] + struct.pack("!h", count) + formats
+        return b"H" + _I32_PACK(7 + len(formats)) + body[:1] + I16.pack(count) + formats
 
     def copy_data(self, data: bytes, start: int, end: int) -> bytes | None:
         """A CopyData line of a COPY TO: counted, and its subject keys taken off."""
@@ -391,13 +391,13 @@ class Tracker:
         layout = run.prepared.decision.copy_layout if keys and run.prepared.decision else None
         if layout is None:
             run.rows += 1
-            return self._over_limit(run)
+            return b"" if self._over_limit(run) else None
         line, fields = layout.split(data[start + 5:end], keys)
         if run.copy_header:  # the column names: not a row, and no subject
             run.copy_header = False
         else:
             run.rows += 1
-            if self._over_limit(run) is not None:
+            if self._over_limit(run):
                 return b""
             for position, field in enumerate(fields):
                 try:
@@ -409,13 +409,12 @@ class Tracker:
         return b"d" + _I32_PACK(len(line) + 4) + line
 
     @staticmethod
-    def _over_limit(run: Run) -> bytes | None:
-        """b'' (drop it) for a row past the purpose's rows_per_query, else None; the
-        statement then ends with a 54000 error (see command_complete)."""
+    def _over_limit(run: Run) -> bool:
+        """True for a row past the purpose's rows_per_query (it is dropped); the statement
+        then ends with a 54000 error (see command_complete)."""
         if run.row_limit is not None and run.rows > run.row_limit:
             run.cut = True
-            return b""
-        return None
+        return run.cut
 
     def command_complete(self, body: bytes) -> bytes | None:
         """End of one statement's rows; an over-limit result becomes a 54000 error."""
@@ -428,8 +427,7 @@ class Tracker:
         run.tag = body
         if kind == "run":
             queue.popleft()
-            self.misses += run.misses
-            self.finished.append(run)
+            self._finish(run)
         if run.prepared.tag is not None:
             return b"C" + I32.pack(len(run.prepared.tag) + 4) + run.prepared.tag
         if run.cut:
@@ -496,8 +494,6 @@ def column_guards(body: bytes, guard: Guard) -> tuple[int, ...]:
     """Positions of the columns of a RowDescription body that come from a guarded column."""
     fields = decode(b"T", body, backend=True).fields
     return tuple(i for i, f in enumerate(fields) if f.table_oid and guard(f.table_oid, f.column))
-
-
 
 
 def _subject(raw: bytes, binary: bool) -> str:
