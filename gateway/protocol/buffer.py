@@ -20,7 +20,7 @@ class Reader:
 
     __slots__ = ("data", "pos")
 
-    def __init__(self, data: bytes | memoryview) -> None:
+    def __init__(self, data: bytes | bytearray | memoryview) -> None:
         self.data = bytes(data)
         self.pos = 0
 

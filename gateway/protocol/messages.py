@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from gateway.protocol import codes
 from gateway.protocol.buffer import ENCODING, ERRORS, I16, Reader, cstr, frame, i16, i32, value
@@ -24,8 +24,16 @@ class Message:
         return b""
 
     @classmethod
-    def read(cls, r: Reader) -> Message:
+    def read(cls, r: Reader) -> Self:
         return cls()
+
+    @classmethod
+    def from_body(cls, body: bytes | bytearray | memoryview) -> Self:
+        """The message of this type in body; ProtocolError for anything malformed."""
+        r = Reader(body)
+        msg = cls.read(r)
+        r.end()
+        return msg
 
     def encode(self) -> bytes:
         return frame(self.TYPE, self.payload())
@@ -486,10 +494,7 @@ def decode(type_byte: bytes, body: bytes | memoryview, backend: bool) -> Message
     cls = (BACKEND if backend else FRONTEND).get(bytes(type_byte))
     if cls is None:
         raise ProtocolError(f"unknown message type {bytes(type_byte)!r}")
-    r = Reader(body)
-    msg = cls.read(r)
-    r.end()
-    return msg
+    return cls.from_body(body)
 
 
 # ---------------------------------------------------------------- hot-path readers

@@ -29,7 +29,6 @@ from gateway.protocol.messages import (
     PasswordMessage,
     Query,
     ReadyForQuery,
-    decode,
     name_at,
     parse_fields,
     query_text,
@@ -350,28 +349,32 @@ class Session:
                         f'database "{database}" is not served by this gateway')
         self.params = params
         self.principal = self.config.rules().principals.get(self.user)
-        self._scram = ScramExchange(self.user, auth_info(self.principal),
-                                    self.config.certificate_pem if self.tls_active else None)
-        self.to_client.append(self._scram.start().encode())
+        self._scram = scram = ScramExchange(
+            self.user, auth_info(self.principal),
+            self.config.certificate_pem if self.tls_active else None)
+        self.to_client.append(scram.start().encode())
         self.phase = "auth"
         if self._inbuf:
             self._authenticate()
 
     def _authenticate(self) -> None:
+        scram = self._scram
+        if scram is None:
+            raise fatal("protocol_violation", "authentication has not started")
         found, pos = split(self._inbuf, 0, codes.MAX_STARTUP_LENGTH)
         for type_byte, start, end in found:
             if type_byte != ord(codes.PASSWORD):
                 raise fatal("protocol_violation", "expected a SASL response")
             msg = PasswordMessage(bytes(self._inbuf[start + 5:end]))
-            self.to_client.append(self._scram.step(msg).encode())
-            if self._scram.done:
+            self.to_client.append(scram.step(msg).encode())
+            if scram.done:
                 del self._inbuf[:end]
                 self._authenticated()
                 return
         del self._inbuf[:pos]
 
     def _authenticated(self) -> None:
-        principal = self.principal
+        principal = self._authenticated_principal()
         if self.config.blocked(principal.name):
             raise fatal("invalid_authorization_specification", "access suspended")
         declared, forward = purposes.take_purpose(self.params)
@@ -442,7 +445,7 @@ class Session:
             statement = name_at(data, stop + 1, end)
             prepared = tracker.prepared(statement)
             decision = prepared.decision if prepared else None
-            if decision is None or not decision.tables:
+            if prepared is None or decision is None or not decision.tables:
                 tracker.bind(portal, prepared, False)
                 return None
             if decision.purpose != self.purpose:
@@ -470,7 +473,7 @@ class Session:
                             prepared: Prepared, extra: int) -> bytes | None:
         # The rewrite appended subject-key columns: per-column result formats need one
         # more (text) code each; a single code applies to them as well.
-        msg = decode(codes.BIND, data[start + 5:end], backend=False)
+        msg = Bind.from_body(data[start + 5:end])
         formats = msg.result_formats
         self.tracker.bind(portal, prepared, len(formats) == 1 and formats[0] == 1)
         if len(formats) <= 1:
@@ -532,20 +535,27 @@ class Session:
             # Cursors and statements of the transaction were rewritten for the old purpose.
             return self._refusal(error("feature_not_supported", f"{purposes.PARAMETER} "
                                        "cannot change inside a transaction block"), batch)
-        if stmt.action == "set":
+        if stmt.action == "set" and stmt.value is not None:
             problem = self._purpose_problem(stmt.value)
             if problem:
                 return self._refusal(problem, batch)
             self._bind_purpose(stmt.value)
         elif stmt.action == "reset":
-            self._bind_purpose(purposes.default_purpose(self.principal))
+            self._bind_purpose(purposes.default_purpose(self._authenticated_principal()))
         return purposes.upstream_equivalent(stmt, self.purpose)
 
     def _purpose_problem(self, purpose: str) -> GatewayError | None:
-        problem = purposes.check_purpose(self.config.rules(), self.principal, purpose)
+        problem = purposes.check_purpose(self.config.rules(), self._authenticated_principal(),
+                                         purpose)
         if problem is None and self.config.frozen(purpose):
             problem = error("insufficient_privilege", f'purpose "{purpose}" is suspended')
         return problem
+
+    def _authenticated_principal(self) -> Principal:
+        # SCRAM succeeds only for a known principal, so after it there always is one.
+        if self.principal is None:
+            raise fatal("invalid_authorization_specification", "not authenticated")
+        return self.principal
 
     def _bind_purpose(self, purpose: str | None) -> None:
         self.purpose = purpose
@@ -561,7 +571,7 @@ class Session:
     # ------------------------------------------------------------ ready: server side
 
     def _replace_error(self, body: bytes | bytearray) -> bytes | None:
-        message = decode(codes.ERROR_RESPONSE, body, backend=True).get("M") or ""
+        message = ErrorResponse.from_body(body).get("M") or ""
         if _REFUSED not in message:
             return None
         nonce = message.split(_REFUSED, 1)[1][:16]

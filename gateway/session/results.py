@@ -18,11 +18,12 @@ import struct
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from gateway.bounded import put
 from gateway.policy.decision import SUBJECT_ALIAS, Decision
 from gateway.protocol.buffer import I16, I32
-from gateway.protocol.messages import ErrorResponse, RowDescription, decode
+from gateway.protocol.messages import ErrorResponse, RowDescription
 
 _I16, _I32 = I16.unpack_from, I32.unpack_from
 _HEADER = struct.Struct("!ih").pack  # DataRow length, then its column count
@@ -121,7 +122,8 @@ class Tracker:
     # hands its subject keys over every SUBJECT_BATCH instead of holding them to the end
     batches: list[tuple[Run, dict[str, set[str]]]] = field(default_factory=list)
     misses: int = 0
-    _queue: deque = field(default_factory=deque)  # ("run"|"describe"|"sync", object)
+    # ("query"|"run", Run), ("describe", Prepared | None) or ("sync", None)
+    _queue: deque[tuple[str, Any]] = field(default_factory=deque)
     _statements: dict[str, Prepared] = field(default_factory=dict)
     _portals: dict[str, tuple[Prepared, bool]] = field(default_factory=dict)
     # Simple Queries by decision: texts that differ only in their literals share one, so
@@ -139,14 +141,15 @@ class Tracker:
         if decision is None:
             prepared = Prepared(sql, None, tag=tag)
         else:
-            prepared = self._simple.get(id(decision))
-            if prepared is None or prepared.decision is not decision:
-                prepared = Prepared(sql, decision)
-                put(self._simple, id(decision), prepared, _SIMPLE_SHAPES)
+            known = self._simple.get(id(decision))
+            if known is None or known.decision is not decision:
+                known = Prepared(sql, decision)
+                put(self._simple, id(decision), known, _SIMPLE_SHAPES)
+            prepared = known
             if decision.declares:
                 self._declared(decision)
             elif decision.fetches is not None:
-                prepared = self._through_cursor(prepared)
+                prepared = self._through_cursor(prepared, decision.fetches)
         self._queue.append(("query", self._run(prepared, row_limit, False, sql)))
 
     def _declared(self, decision: Decision) -> None:
@@ -158,9 +161,9 @@ class Tracker:
                 del cursors[next(iter(cursors))]
             cursors[name] = decision if alone else None
 
-    def _through_cursor(self, prepared: Prepared) -> Prepared:
+    def _through_cursor(self, prepared: Prepared, cursor: str) -> Prepared:
         """A FETCH as the statement its cursor runs (its tables, subject keys, limits)."""
-        declared = self._cursors.get(prepared.decision.fetches)
+        declared = self._cursors.get(cursor)
         return prepared if declared is None else Prepared(prepared.sql, declared)
 
     def _run(self, prepared: Prepared, row_limit: int | None, binary: bool,
@@ -193,7 +196,7 @@ class Tracker:
         prepared = self._statements.get(name)
         if prepared is not None and prepared.decision is not None \
                 and prepared.decision.fetches is not None:
-            return self._through_cursor(prepared)
+            return self._through_cursor(prepared, prepared.decision.fetches)
         return prepared
 
     def bind(self, portal: str, prepared: Prepared | None, binary_subjects: bool) -> None:
@@ -237,7 +240,8 @@ class Tracker:
             self._queue.popleft()
         if prepared is None:
             return None
-        strip = len(prepared.decision.subject_columns) if prepared.decision else 0
+        decision = prepared.decision
+        strip = len(decision.subject_columns) if decision else 0
         if not strip and body == prepared.described:
             # same columns as last time: same guards, nothing to do
             if kind != "describe" and item.guards is not prepared.guards:
@@ -247,12 +251,12 @@ class Tracker:
         prepared.described = bytes(body)
         guards = self.row_guards(body) if self.row_guards else ()
         replacement = None
-        if strip:
-            fields = decode(b"T", body, backend=True).fields
+        if strip and decision:
+            fields = RowDescription.from_body(body).fields
             if any(f.name != SUBJECT_ALIAS for f in fields[-strip:]):
                 # Not the columns our rewrite appended (a cursor of that name opened some
                 # other way): the rows pass as they are, their subjects unknown.
-                prepared = self._unattributed(kind, item, prepared)
+                prepared = self._unattributed(kind, item, prepared, decision)
             else:
                 fields = fields[:-strip]
                 guards = tuple(i for i in guards if i < len(fields))
@@ -273,10 +277,12 @@ class Tracker:
         return replacement
 
     @staticmethod
-    def _unattributed(kind: str, item: Run | Prepared, prepared: Prepared) -> Prepared:
-        decision = replace(prepared.decision, subject_columns=(), exposure="unknown")
-        unattributed = Prepared(prepared.sql, decision, described=prepared.described)
-        if kind != "describe":
+    def _unattributed(kind: str, item: Run | Prepared, prepared: Prepared,
+                      decision: Decision) -> Prepared:
+        unattributed = Prepared(prepared.sql, replace(decision, subject_columns=(),
+                                                      exposure="unknown"),
+                                described=prepared.described)
+        if isinstance(item, Run):
             item.prepared = unattributed
         return unattributed
 
@@ -447,7 +453,7 @@ class Tracker:
         head = self._head()
         if head is None:
             return None
-        message = decode(b"E", body, backend=True)
+        message = ErrorResponse.from_body(body)
         sqlstate = message.get("C")
         item = head[1]
         prepared = item.prepared if head[0] in ("query", "run") else item
@@ -476,7 +482,7 @@ class Tracker:
             if kind == "run":
                 self._finish(item)
 
-    def _head(self) -> tuple[str, object] | None:
+    def _head(self) -> tuple[str, Any] | None:
         # Sync markers answer only to ReadyForQuery; other responses belong to what precedes.
         queue = self._queue
         if queue:
@@ -492,7 +498,7 @@ class Tracker:
 
 def column_guards(body: bytes, guard: Guard) -> tuple[int, ...]:
     """Positions of the columns of a RowDescription body that come from a guarded column."""
-    fields = decode(b"T", body, backend=True).fields
+    fields = RowDescription.from_body(body).fields
     return tuple(i for i, f in enumerate(fields) if f.table_oid and guard(f.table_oid, f.column))
 
 
