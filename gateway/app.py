@@ -27,6 +27,8 @@ from gateway.metering.runtime import Accounting, start_accounting
 from gateway.metrics import metric
 from gateway.policy.catalog import Catalog, load_catalog
 from gateway.policy.decision import Decision, Refusal
+from gateway.policy.freetext import PATTERN_ENTITIES
+from gateway.policy.freetext import masker as pattern_masker
 from gateway.policy.model import Rules
 from gateway.policy.rewrite import PolicyCache
 from gateway.policy.rules import RulesError, load_rules
@@ -67,6 +69,7 @@ class Gateway:
     watcher: BlockWatcher | None = None
     _admin: object = None
     _maskers: dict[tuple, Callable[[str], str]] = field(default_factory=dict)
+    _checkers: dict[str | None, Callable[[str], str] | None] = field(default_factory=dict)
     listener: Listener | None = None
     address: tuple[str, int] | None = None
 
@@ -87,6 +90,7 @@ class Gateway:
             return False
         self.rules = rules
         self._maskers.clear()  # masks come from the rules' classes
+        self._checkers.clear()
         if self.policy is not None:
             self.policy.replace(rules=rules)
             asyncio.get_running_loop().create_task(self.refresh_catalog())
@@ -154,6 +158,20 @@ class Gateway:
             found = self._maskers[entities] = text_masker(entities, self.rules)
         return found
 
+    def checker(self, purpose: str | None) -> Callable[[str], str] | None:
+        """The check of computed result columns under purpose (see results.Checks): the
+        numbers and e-mail addresses of the classes it may not see in clear, found by
+        validated patterns and masked with their class's mask. Cached per purpose."""
+        if purpose in self._checkers:
+            return self._checkers[purpose]
+        bound = self.rules.purposes.get(purpose) if purpose else None
+        entities = tuple(sorted({c.detect for c in self.rules.classes.values()
+                                 if c.detect in PATTERN_ENTITIES
+                                 and (bound is None or bound.treatment(c.name) != "show")}))
+        found = self._checkers[purpose] = (
+            pattern_masker(entities, self.rules, validated=True) if entities else None)
+        return found
+
     def decide(self, sql: str, purpose: str | None) -> Decision:
         """The policy's decision; a refusal while the catalog is not loaded yet."""
         policy = self.policy
@@ -216,7 +234,8 @@ class Gateway:
             certificate_pem=pem, blocked=self.is_blocked, frozen=self.is_frozen,
             decide=self.decide if self.enforce else None,
             row_guards=self.row_guards if self.enforce else None,
-            maskers=self.maskers if self.enforce else None)
+            maskers=self.maskers if self.enforce else None,
+            checker=self.checker if self.enforce else None)
         limits = Limits(max_clients=int(self.config.max_clients),
                         startup_timeout=float(self.config.startup_timeout),
                         idle_timeout=float(self.config.idle_timeout),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from gateway.detect.checksums import id_card_valid, luhn_valid
 from gateway.policy.model import Mask, Rules
 
 # Digit entities are found as maximal runs of digits (one cheap pattern), then told apart
@@ -20,15 +21,32 @@ _DIGIT_ENTITIES: dict[str, Callable[[str], bool]] = {
     "CN_BANK_CARD": lambda v: 16 <= len(v) <= 19 and v.isdigit(),
     "CN_MOBILE": lambda v: len(v) == 11 and v[0] == "1" and v[1] in "3456789",
 }
+# The same entities with their check digits verified: for the result-stream check of
+# computed columns, where a number that merely looks like one must not be taken for it.
+_VALIDATED_ENTITIES: dict[str, Callable[[str], bool]] = {
+    **_DIGIT_ENTITIES, "CN_ID_CARD": id_card_valid,
+    "CN_BANK_CARD": lambda v: 16 <= len(v) <= 19 and v.isdigit() and luhn_valid(v),
+}
+# ... and only as a word of its own: a pseudonym or token such as h_b14748348559e84c holds
+# digit runs that are nobody's number.
+_VALIDATED_RUN = re.compile(r"(?<![0-9A-Za-z_])[0-9]{11,}[Xx]?(?![0-9A-Za-z_])")
+PATTERN_ENTITIES = frozenset((*_DIGIT_ENTITIES, "EMAIL_ADDRESS"))
+_ZEROS = bytes.maketrans(b"123456789", b"000000000")
+_ELEVEN_DIGITS = b"0" * 11
+_ADDRESS_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-")
 _EMAIL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 
 
-def masker(entities: tuple[str, ...], rules: Rules) -> Callable[[str], str]:
+def masker(entities: tuple[str, ...], rules: Rules,
+           validated: bool = False) -> Callable[[str], str]:
     """A function masking the given entities in a text with their classes' masks (in the
-    order listed, which is the order the SQL scan applies them)."""
+    order listed, which is the order the SQL scan applies them); validated: only numbers
+    whose check digits are right."""
     by_entity = {c.detect: c.mask for c in rules.classes.values() if c.detect}
-    digit_tests = [(_DIGIT_ENTITIES[e], entity_mask(by_entity.get(e, Mask("redact")), e))
-                   for e in entities if e in _DIGIT_ENTITIES]
+    tests, runs = ((_VALIDATED_ENTITIES, _VALIDATED_RUN) if validated
+                   else (_DIGIT_ENTITIES, _DIGIT_RUN))
+    digit_tests = [(tests[e], entity_mask(by_entity.get(e, Mask("redact")), e))
+                   for e in entities if e in tests]
     email = (entity_mask(by_entity.get("EMAIL_ADDRESS", Mask("redact")), "EMAIL_ADDRESS")
              if "EMAIL_ADDRESS" in entities else None)
 
@@ -48,13 +66,28 @@ def masker(entities: tuple[str, ...], rules: Rules) -> Callable[[str], str]:
         return value
 
     def mask(text: str) -> str:
-        if digit_tests and _DIGIT_RUN.search(text):
-            text = _DIGIT_RUN.sub(digits, text)
+        if digit_tests and runs.search(text):
+            text = runs.sub(digits, text)
         if email is not None and "@" in text:
             text = _EMAIL.sub(lambda m: email(m.group()), text)
         return text
 
     return mask
+
+
+def suspect(data: bytes, start: int, end: int) -> bool:
+    """False when the masker can find nothing in data[start:end] (UTF-8): no run of 11
+    digits and no e-mail address (a masked one, j***@example.com, has no address
+    character before its @). A translation and substring searches: several times cheaper
+    than a regular expression over every row."""
+    if _ELEVEN_DIGITS in data[start:end].translate(_ZEROS):
+        return True
+    at = data.find(b"@", start, end)
+    while at >= 0:
+        if at > start and data[at - 1] in _ADDRESS_BYTES:
+            return True
+        at = data.find(b"@", at + 1, end)
+    return False
 
 
 def entity_mask(mask: Mask, entity: str) -> Callable[[str], str]:

@@ -97,8 +97,6 @@ class SessionAccounting:
                                           duration, from_micros(ts)))
         else:
             metering.count(verdict, duration)
-        if run.misses:
-            metric("rewrite_misses").labels(reason="result_stream").inc(run.misses)
         return seq
 
     def exposure(self, session: Session, run: Run, subjects: dict[str, set[str]]) -> None:

@@ -43,7 +43,7 @@ from gateway.protocol.startup import (
 from gateway.session import purpose as purposes
 from gateway.session.actions import Action, CancelUpstream, Close, ConnectUpstream, StartTLS
 from gateway.session.auth import ScramExchange, auth_info
-from gateway.session.results import Maskers, Prepared, Tracker
+from gateway.session.results import Checker, Maskers, Prepared, Tracker
 
 # Client messages the core looks at; everything else is forwarded untouched.
 _QUERY, _PARSE, _FUNCTION_CALL, _TERMINATE, _SYNC = (
@@ -91,6 +91,7 @@ class SessionConfig:
     decide: Decide | None = None  # None: statements pass as they are (no policy)
     row_guards: RowGuards | None = None
     maskers: Maskers | None = None  # free-text maskers for Decision.scan_columns
+    checker: Checker | None = None  # the check of computed result columns (results.Checks)
     blocked: Callable[[str], bool] = lambda principal: False
     frozen: Callable[[str], bool] = lambda purpose: False
     clock: Callable[[], float] = time.monotonic
@@ -135,7 +136,7 @@ class Session:
         guards = self.config.row_guards
         self.tracker = Tracker(
             row_guards=(lambda body: guards(body, self.purpose)) if guards else None,
-            maskers=self.config.maskers, clock=self.config.clock)
+            maskers=self.config.maskers, checker=self.config.checker, clock=self.config.clock)
 
     @property
     def busy(self) -> bool:

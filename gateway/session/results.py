@@ -22,6 +22,7 @@ from typing import Any
 
 from gateway.bounded import put
 from gateway.policy.decision import SUBJECT_ALIAS, Decision
+from gateway.policy.freetext import suspect
 from gateway.protocol.buffer import I16, I32
 from gateway.protocol.messages import ErrorResponse, RowDescription
 
@@ -48,6 +49,24 @@ Guard = Callable[[int, int], bool]
 RowGuards = Callable[[bytes], tuple[int, ...]]
 # entities -> a function masking them inside a free-text value
 Maskers = Callable[[tuple[str, ...]], Callable[[str], str]]
+# purpose -> the check of computed result cells under it (None: nothing to check)
+Checker = Callable[["str | None"], "Callable[[str], str] | None"]
+# Types whose binary form is their text (jsonb: after a version byte), so a finding in a
+# binary cell of one can be masked in place; any other binary cell is NULLed instead.
+_TEXT_BINARY = frozenset((25, 1043, 1042, 19, 705, 114, 3802, 142))
+_UNKNOWN_SHAPES = 256  # RowDescription bodies whose computed columns are kept
+
+
+@dataclass(frozen=True, slots=True)
+class Checks:
+    """The result columns of unknown provenance (computed, not read straight from a table)
+    of a statement over classified tables, and the check their cells pass before they
+    leave: the second, independent layer. The rewrite has masked whatever they were
+    computed from, so a finding is a rewrite miss; it is masked and counted."""
+
+    positions: tuple[int, ...]
+    opaque: frozenset[int]  # binary cells that cannot be edited as text: NULL on a finding
+    check: Callable[[str], str]
 
 
 @dataclass
@@ -57,6 +76,7 @@ class Prepared:
     sql: str
     decision: Decision | None
     guards: tuple[int, ...] = ()
+    checks: Checks | None = None
     described: bytes | None = None  # the last RowDescription body (clients re-describe)
     tag: bytes | None = None  # a CommandComplete tag to send in place of the server's
 
@@ -70,7 +90,7 @@ class Run:
 
     __slots__ = ("prepared", "sql", "started", "row_limit", "binary_subjects", "guards",
                  "rows", "subjects", "handed_over", "sqlstate", "tag", "cut", "misses", "plain",
-                 "scans", "subject_tables", "touched", "copy_header")
+                 "scans", "subject_tables", "touched", "copy_header", "checks", "always")
 
     def __init__(self, prepared: Prepared, started: float, row_limit: int | None = None,
                  binary_subjects: bool = False, guards: tuple[int, ...] = (),
@@ -82,6 +102,7 @@ class Run:
         self.row_limit = row_limit
         self.binary_subjects = binary_subjects
         self.guards = guards
+        self.checks = prepared.checks
         self.scans = scans
         self.rows = 0
         self.subjects: dict[str, set[str]] = {}  # table -> subject keys not yet handed over
@@ -100,14 +121,22 @@ class Run:
         return self.handed_over + sum(len(keys) for keys in self.subjects.values())
 
     def update(self) -> None:
-        """Rows pass untouched (plain) when there is nothing to strip, guard or limit."""
+        """Rows pass untouched (plain) when there is nothing to strip, guard, check or
+        limit."""
         decision = self.prepared.decision
         self.subject_tables = decision.subject_columns if decision else ()
-        guards, scans = self.guards, self.scans
-        # guarded and scanned cell positions, in order
-        self.touched = tuple(sorted({*guards, *scans})) if guards or scans else ()
-        self.plain = not (self.subject_tables or guards or scans
+        guards, scans, checks = self.guards, self.scans, self.checks
+        # guarded and scanned cell positions, in order; touched: with the checked ones
+        self.always = tuple(sorted({*guards, *scans})) if guards or scans else ()
+        self.touched = (tuple(sorted({*self.always, *checks.positions})) if checks
+                        else self.always)
+        self.plain = not (self.subject_tables or guards or scans or checks
                           or self.row_limit is not None)
+
+    def learn(self, prepared: Prepared) -> None:
+        """What the statement's RowDescription taught: guarded and checked columns."""
+        self.guards, self.checks = prepared.guards, prepared.checks
+        self.update()
 
 
 @dataclass
@@ -116,6 +145,7 @@ class Tracker:
 
     row_guards: RowGuards | None = None
     maskers: Maskers | None = None
+    checker: Checker | None = None
     clock: Callable[[], float] = lambda: 0.0
     finished: list[Run] = field(default_factory=list)
     # (run, subjects) batches of a statement still running: a result of many customers
@@ -131,6 +161,8 @@ class Tracker:
     _simple: dict[int, Prepared] = field(default_factory=dict)
     # cursor name -> the decision of its DECLARE (None: declared in a way not followed)
     _cursors: dict[str, Decision | None] = field(default_factory=dict)
+    # RowDescription body -> (computed columns, those of them opaque in binary)
+    _unknown: dict[bytes, tuple[tuple[int, ...], frozenset[int]]] = field(default_factory=dict)
 
     # ------------------------------------------------------------ what the client sent
 
@@ -243,10 +275,10 @@ class Tracker:
         decision = prepared.decision
         strip = len(decision.subject_columns) if decision else 0
         if not strip and body == prepared.described:
-            # same columns as last time: same guards, nothing to do
-            if kind != "describe" and item.guards is not prepared.guards:
-                item.guards = prepared.guards
-                item.update()
+            # same columns as last time: same guards and checks, nothing to do
+            if kind != "describe" and (item.guards is not prepared.guards
+                                       or item.checks is not prepared.checks):
+                item.learn(prepared)
             return None
         prepared.described = bytes(body)
         guards = self.row_guards(body) if self.row_guards else ()
@@ -261,20 +293,36 @@ class Tracker:
                 fields = fields[:-strip]
                 guards = tuple(i for i in guards if i < len(fields))
                 replacement = RowDescription(fields).encode()
-        scans = prepared.decision.scan_columns if prepared.decision else ()
-        if scans and guards:  # scanned columns we mask ourselves
-            scanned = {i for i, _ in scans}
+        decision = prepared.decision
+        scanned = {i for i, _ in decision.scan_columns} if decision else set()
+        if scanned and guards:  # scanned columns we mask ourselves
             guards = tuple(i for i in guards if i not in scanned)
         prepared.guards = guards
+        prepared.checks = self._checks(decision, body, scanned)
         if kind != "describe":
-            item.guards = guards
-            item.update()
+            item.learn(prepared)
         else:  # an Execute of the portal described may be queued already (B/D/E/S at once)
             for entry in self._queue:
                 if entry[0] == "run" and entry[1].prepared is prepared:
-                    entry[1].guards = guards
-                    entry[1].update()
+                    entry[1].learn(prepared)
         return replacement
+
+    def _checks(self, decision: Decision | None, body: bytes,
+                scanned: set[int]) -> Checks | None:
+        """The computed columns of a statement over classified tables, to be checked."""
+        if decision is None or not decision.tables or self.checker is None:
+            return None
+        check = self.checker(decision.purpose)
+        if check is None:
+            return None
+        found = self._unknown.get(body)
+        if found is None:
+            found = unknown_columns(body)
+            put(self._unknown, bytes(body), found, _UNKNOWN_SHAPES)
+        positions, opaque = found
+        count = _I16(body, 0)[0] - len(decision.subject_columns)  # keys: cut off the rows
+        positions = tuple(i for i in positions if i < count and i not in scanned)
+        return Checks(positions, opaque, check) if positions else None
 
     @staticmethod
     def _unattributed(kind: str, item: Run | Prepared, prepared: Prepared,
@@ -304,7 +352,7 @@ class Tracker:
             return None
         if run.cut or self._over_limit(run):
             return b""
-        if not (run.subject_tables or run.guards or run.scans):
+        if not (run.subject_tables or run.guards or run.scans or run.checks):
             return None
         return self._rewrite_row(run, data, start, end)
 
@@ -327,7 +375,11 @@ class Tracker:
                               _subject(data[cell + 4:offsets[i + 1]], run.binary_subjects))
         pieces: list[bytes] = []
         run_start = start + 7
-        for i in run.touched:
+        touched, checks = run.touched, run.checks
+        if checks is not None and not suspect(
+                data, offsets[checks.positions[0]], offsets[checks.positions[-1] + 1]):
+            touched = run.always  # nothing in the checked cells that the check could find
+        for i in touched:
             if i >= keep:
                 continue
             cell, stop = offsets[i], offsets[i + 1]
@@ -363,10 +415,24 @@ class Tracker:
         if i in run.guards:
             run.misses += 1
             return _NULL
-        text = value.decode("utf-8", "surrogateescape")
-        masked = run.scans[i](text)
-        if masked is text:  # the maskers hand back the very text when they found nothing
-            return None
+        scan = run.scans.get(i)
+        if scan is not None:
+            text = value.decode("utf-8", "surrogateescape")
+            masked = scan(text)
+            if masked is text:  # the maskers hand back the very text when they found nothing
+                return None
+        else:  # a computed column (see Checks): what the check finds, the rewrite missed
+            checks = run.checks
+            assert checks is not None
+            if not suspect(value, 0, len(value)):
+                return None
+            text = value.decode("utf-8", "surrogateescape")
+            masked = checks.check(text)
+            if masked == text:
+                return None
+            run.misses += 1
+            if i in checks.opaque:
+                return _NULL
         encoded = masked.encode("utf-8", "surrogateescape")
         return _I32_PACK(len(encoded)) + encoded
 
@@ -494,6 +560,16 @@ class Tracker:
     def _finish(self, run: Run) -> None:
         self.misses += run.misses
         self.finished.append(run)
+
+
+def unknown_columns(body: bytes) -> tuple[tuple[int, ...], frozenset[int]]:
+    """Positions of the columns of a RowDescription body that no table column is named as
+    the source of (expressions), and those of them whose binary form is not their text."""
+    fields = RowDescription.from_body(body).fields
+    positions = tuple(i for i, f in enumerate(fields) if not f.table_oid)
+    opaque = frozenset(i for i in positions
+                       if fields[i].format == 1 and fields[i].type_oid not in _TEXT_BINARY)
+    return positions, opaque
 
 
 def column_guards(body: bytes, guard: Guard) -> tuple[int, ...]:

@@ -117,6 +117,8 @@ class Listener:
         logins, session.logins = session.logins, []
         for run in runs:
             session.rows += run.rows
+            if run.misses:  # the result stream caught what the rewrite let through
+                metric("rewrite_misses").labels(reason="result_stream").inc(run.misses)
         if self.accountant is None:
             return 0
         for run, subjects in batches:

@@ -16,6 +16,7 @@ import asyncpg
 import psycopg
 import pytest
 
+from gateway.metrics import REGISTRY
 from tests.conftest import scratch_database
 from tests.integration.gateway_thread import GatewayThread
 from tests.integration.tools import client_program
@@ -41,6 +42,7 @@ def crm_gateway(server_dsn: str) -> Iterator[GatewayThread]:
         with psycopg.connect(dsn, autocommit=True) as conn:
             crm_data.load(conn)
         gw = GatewayThread({"upstream": dsn, "rules": RULES}).start()
+        gw.misses_at_start = _stream_misses()
         yield gw
         gw.stop()
 
@@ -189,3 +191,47 @@ def test_risk_purpose_sees_clear(crm_gateway: GatewayThread) -> None:
     with psycopg.connect(**_params(crm_gateway, RISK), autocommit=True) as conn:
         row = conn.execute("SELECT phone FROM customers WHERE id = %s", (person.id,)).fetchone()
     assert row == (person.phone,)
+
+
+def _stream_misses() -> float:
+    return REGISTRY.get_sample_value("pgw_rewrite_misses_total",
+                                     {"reason": "result_stream"}) or 0.0
+
+
+def test_the_result_stream_layer_never_fired_on_the_corpus(crm_gateway: GatewayThread) -> None:
+    """Every case above ran through both layers: the rewrite left nothing to catch."""
+    assert _stream_misses() == crm_gateway.misses_at_start
+
+
+# A clear mobile the rewrite cannot know about: a literal, in a computed column of a
+# statement over customers. The result-stream layer sees a rewrite miss.
+LITERAL = "SELECT name, '回电 13812345678' || '' AS note FROM customers WHERE id = $1"
+
+
+async def test_a_computed_column_holding_a_clear_number_is_masked(
+        crm_gateway: GatewayThread) -> None:
+    person = next(p for p in crm_data.customers() if not p.expired)
+    before = _stream_misses()
+    with psycopg.connect(**_params(crm_gateway, "customer_service"), autocommit=True) as conn:
+        text_row = conn.execute(LITERAL.replace("$1", "%s"), (person.id,)).fetchone()
+        binary_row = conn.execute(LITERAL.replace("$1", "%s"), (person.id,),
+                                  binary=True).fetchone()
+    params = _params(crm_gateway, "customer_service")
+    conn = await asyncpg.connect(host=params["host"], port=params["port"], user=params["user"],
+                                 password=params["password"], database=params["dbname"],
+                                 ssl=False,
+                                 server_settings={"privacy.purpose": "customer_service"})
+    try:
+        asyncpg_row = tuple(await conn.fetchrow(LITERAL, person.id))
+    finally:
+        await conn.close()
+    assert text_row == binary_row == asyncpg_row == (person.name, "回电 138****5678")
+    assert _stream_misses() == before + 3
+
+
+def test_a_purpose_that_sees_mobiles_clear_gets_the_computed_column_as_it_is(
+        crm_gateway: GatewayThread) -> None:
+    person = next(p for p in crm_data.customers() if not p.expired)
+    with psycopg.connect(**_params(crm_gateway, RISK), autocommit=True) as conn:
+        row = conn.execute(LITERAL.replace("$1", "%s"), (person.id,)).fetchone()
+    assert row == (person.name, "回电 13812345678")

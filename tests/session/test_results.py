@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
+from gateway.detect.checksums import id_card_check_char, luhn_check_digit
 from gateway.policy.decision import SUBJECT_ALIAS, Decision
+from gateway.policy.freetext import PATTERN_ENTITIES, masker
+from gateway.policy.rules import load_rules
 from gateway.protocol import messages as m
 from gateway.session import results
 from gateway.session.results import SUBJECT_BATCH, Tracker, column_guards
@@ -12,6 +16,7 @@ from gateway.session.results import SUBJECT_BATCH, Tracker, column_guards
 SUBJECT = Decision(sql="SELECT ...", kind="select", tables=frozenset({"public.customers"}),
                    subject_columns=("public.customers",), redact_errors=True,
                    purpose="customer_service")
+RULES_FILE = Path(__file__).resolve().parents[2] / "rules" / "customers.yaml"
 FIELDS = (m.Field("name"), m.Field("phone"), m.Field(SUBJECT_ALIAS))
 
 
@@ -221,3 +226,78 @@ def test_a_session_remembers_its_newest_cursors(monkeypatch) -> None:
         tracker.query(f"DECLARE {name} ...", replace(DECLARED, declares=(name,)), None)
         tracker.ready()
     assert list(tracker._cursors) == ["c", "a", "d"]
+
+
+# --- the check of computed columns (results.Checks) -----------------------------------
+
+CHECK = masker(PATTERN_ENTITIES, load_rules(RULES_FILE), validated=True)
+COMPUTED = (m.Field("name", table_oid=16384, column=2), m.Field("note"),
+            m.Field(SUBJECT_ALIAS, table_oid=16384, column=1))
+
+
+def _checked(decision: Decision = SUBJECT, fields: tuple = COMPUTED) -> Tracker:
+    tracker = Tracker(checker=lambda purpose: CHECK if purpose == "customer_service" else None)
+    tracker.query("SELECT ...", decision, None)
+    tracker.row_description(m.RowDescription(fields).encode()[5:])
+    return tracker
+
+
+def _finished(tracker: Tracker) -> results.Run:
+    tracker.command_complete(b"SELECT 1\0")
+    tracker.ready()
+    return tracker.finished[-1]
+
+
+def test_a_computed_column_with_a_clear_number_is_masked_and_counted() -> None:
+    tracker = _checked()
+    out = _feed_row(tracker, _row(b"x", "回电 13812345678".encode(), b"42"))
+    assert m.decode(b"D", out[5:], True).values == (b"x", "回电 138****5678".encode())
+    assert _finished(tracker).misses == 1
+
+
+def test_masked_values_and_numbers_failing_their_check_pass_untouched() -> None:
+    tracker = _checked()
+    for note in (b"138****5678", b"j***@example.com", b"order 6222021234567890",
+                 b"110101199003077777", b"12812345678"):
+        out = _feed_row(tracker, _row(b"x", note, b"42"))
+        assert m.decode(b"D", out[5:], True).values == (b"x", note)  # key cut off only
+    assert _finished(tracker).misses == 0
+
+
+def test_a_computed_binary_cell_that_is_not_text_is_nulled_on_a_finding() -> None:
+    fields = (COMPUTED[0], m.Field("notes", type_oid=1009, format=1), COMPUTED[2])
+    tracker = _checked(fields=fields)
+    out = _feed_row(tracker, _row(b"x", b"\0\0\0\x0113812345678", b"42"))
+    assert m.decode(b"D", out[5:], True).values == (b"x", None)
+    assert _finished(tracker).misses == 1
+
+
+def test_computed_columns_are_not_checked_where_nothing_classified_is_read() -> None:
+    plain = Decision(sql="SELECT ...", kind="select", purpose="customer_service")
+    tracker = _checked(plain, COMPUTED[:2])
+    assert _feed_row(tracker, _row(b"x", b"13812345678")) is None
+
+
+def test_a_purpose_that_sees_the_classes_in_clear_has_nothing_checked() -> None:
+    tracker = _checked(replace(SUBJECT, purpose="risk_control"))
+    out = _feed_row(tracker, _row(b"x", b"13812345678", b"42"))
+    assert m.decode(b"D", out[5:], True).values == (b"x", b"13812345678")
+
+
+def test_numbers_with_right_check_digits_are_found() -> None:
+    card = "622202123456789" + luhn_check_digit("622202123456789")
+    id_no = "11010119900307777" + id_card_check_char("11010119900307777")
+    tracker = _checked()
+    for value in (card, id_no, "zhang.san@example.com"):
+        out = _feed_row(tracker, _row(b"x", f"见 {value}".encode(), b"42"))
+        (cell,) = m.decode(b"D", out[5:], True).values[1:]
+        assert value.encode() not in cell and cell.startswith("见 ".encode())
+    assert _finished(tracker).misses == 3
+
+
+def test_digit_runs_inside_a_pseudonym_or_token_are_nobodys_number() -> None:
+    tracker = _checked()
+    for token in (b"h_b14748348559e84c", b"ref13812345678x1", b"A13812345678"):
+        out = _feed_row(tracker, _row(b"x", token, b"42"))
+        assert m.decode(b"D", out[5:], True).values == (b"x", token)
+    assert _finished(tracker).misses == 0
