@@ -54,6 +54,9 @@ Checker = Callable[["str | None"], "Callable[[str], str] | None"]
 # Types whose binary form is their text (jsonb: after a version byte), so a finding in a
 # binary cell of one can be masked in place; any other binary cell is NULLed instead.
 _TEXT_BINARY = frozenset((25, 1043, 1042, 19, 705, 114, 3802, 142))
+# Types whose values cannot hold an 11-digit run or an e-mail address (bool, int2, int4,
+# oid, float4, date, time, timetz, timestamp, timestamptz, uuid): never checked.
+_NO_ENTITY_TYPES = frozenset((16, 21, 23, 26, 700, 1082, 1083, 1266, 1114, 1184, 2950))
 _UNKNOWN_SHAPES = 256  # RowDescription bodies whose computed columns are kept
 
 
@@ -564,9 +567,11 @@ class Tracker:
 
 def unknown_columns(body: bytes) -> tuple[tuple[int, ...], frozenset[int]]:
     """Positions of the columns of a RowDescription body that no table column is named as
-    the source of (expressions), and those of them whose binary form is not their text."""
+    the source of (expressions) and whose type can hold a number or an e-mail address,
+    and those of them whose binary form is not their text."""
     fields = RowDescription.from_body(body).fields
-    positions = tuple(i for i, f in enumerate(fields) if not f.table_oid)
+    positions = tuple(i for i, f in enumerate(fields)
+                      if not f.table_oid and f.type_oid not in _NO_ENTITY_TYPES)
     opaque = frozenset(i for i in positions
                        if fields[i].format == 1 and fields[i].type_oid not in _TEXT_BINARY)
     return positions, opaque

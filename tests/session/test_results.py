@@ -301,3 +301,8 @@ def test_digit_runs_inside_a_pseudonym_or_token_are_nobodys_number() -> None:
         out = _feed_row(tracker, _row(b"x", token, b"42"))
         assert m.decode(b"D", out[5:], True).values == (b"x", token)
     assert _finished(tracker).misses == 0
+
+
+def test_computed_columns_of_types_without_room_for_a_number_are_not_checked() -> None:
+    fields = (m.Field("born", type_oid=1082), m.Field("total", type_oid=1700))
+    assert results.unknown_columns(m.RowDescription(fields).encode()[5:]) == ((1,), frozenset())
