@@ -216,6 +216,9 @@ async def test_a_computed_column_holding_a_clear_number_is_masked(
         text_row = conn.execute(LITERAL.replace("$1", "%s"), (person.id,)).fetchone()
         binary_row = conn.execute(LITERAL.replace("$1", "%s"), (person.id,),
                                   binary=True).fetchone()
+        copy_sql = f"COPY ({LITERAL.replace('$1', str(person.id))}) TO STDOUT (FORMAT csv)"
+        with conn.cursor().copy(copy_sql) as copy:
+            lines = b"".join(bytes(chunk) for chunk in copy).decode()
     params = _params(crm_gateway, "customer_service")
     conn = await asyncpg.connect(host=params["host"], port=params["port"], user=params["user"],
                                  password=params["password"], database=params["dbname"],
@@ -226,7 +229,8 @@ async def test_a_computed_column_holding_a_clear_number_is_masked(
     finally:
         await conn.close()
     assert text_row == binary_row == asyncpg_row == (person.name, "回电 138****5678")
-    assert _stream_misses() == before + 3
+    assert lines == f"{person.name},回电 138****5678\n"
+    assert _stream_misses() == before + 4
 
 
 def test_a_purpose_that_sees_mobiles_clear_gets_the_computed_column_as_it_is(

@@ -6,10 +6,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from gateway.detect.checksums import id_card_check_char, luhn_check_digit
-from gateway.policy.decision import SUBJECT_ALIAS, Decision
+from gateway.policy.decision import SUBJECT_ALIAS, CopyLayout, Decision
 from gateway.policy.freetext import PATTERN_ENTITIES, masker
 from gateway.policy.rules import load_rules
 from gateway.protocol import messages as m
+from gateway.protocol.buffer import i16
 from gateway.session import results
 from gateway.session.results import SUBJECT_BATCH, Tracker, column_guards
 
@@ -306,3 +307,29 @@ def test_digit_runs_inside_a_pseudonym_or_token_are_nobodys_number() -> None:
 def test_computed_columns_of_types_without_room_for_a_number_are_not_checked() -> None:
     fields = (m.Field("born", type_oid=1082), m.Field("total", type_oid=1700))
     assert results.unknown_columns(m.RowDescription(fields).encode()[5:]) == ((1,), frozenset())
+
+
+def _copy(decision: Decision, columns: int, *lines: bytes) -> tuple[Tracker, list]:
+    tracker = Tracker(checker=lambda purpose: CHECK if purpose == "customer_service" else None)
+    tracker.query("COPY ... TO STDOUT", decision, None)
+    tracker.copy_out(b"\0" + i16(columns) + i16(0) * columns)
+    out = [tracker.copy_data(m.CopyData(line).encode(), 0, 5 + len(line)) for line in lines]
+    return tracker, out
+
+
+def test_copy_lines_over_classified_tables_pass_the_check() -> None:
+    aggregate = Decision(sql="COPY ...", kind="copy", tables=frozenset({"public.customers"}),
+                         purpose="customer_service")
+    tracker, out = _copy(aggregate, 1, "回电 13812345678\n".encode(), b"138****5678\n")
+    assert out[0] == m.CopyData("回电 138****5678\n".encode()).encode() and out[1] is None
+    assert _finished(tracker).misses == 1
+
+
+def test_copy_lines_with_subject_keys_are_checked_without_the_keys() -> None:
+    keyed = replace(SUBJECT, kind="copy", copy_layout=CopyLayout(b"\t"))
+    tracker, out = _copy(keyed, 3, b"x\t13812345678\t" + b"42".hex().encode() + b"\n",
+                         b"x\t138****5678\t" + b"43".hex().encode() + b"\n")
+    assert out == [m.CopyData(b"x\t138****5678\n").encode(),
+                   m.CopyData(b"x\t138****5678\n").encode()]
+    run = _finished(tracker)
+    assert run.misses == 1 and run.subjects == {"public.customers": {"42", "43"}}
