@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import asyncpg
@@ -45,11 +46,20 @@ async def test_revoke_role_and_exact_undo(conn, settings, role):
 
 async def test_terminate_upstream_ends_live_sessions(conn, settings, state_dsn, role):
     victim = await asyncpg.connect(state_dsn, user=role)
+    pid = victim.get_server_pid()
     inc = await service.declare(conn, settings, title="sessions", actor="t")
     step = Step("terminate", "contain.terminate_upstream", {"role": role})
     assert (await engine.run_single(conn, settings, inc.id, step, "t")).state == "finished"
+    for _ in range(100):  # the backend exits a moment after it is told to
+        if not await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid):
+            break
+        await asyncio.sleep(0.05)
+    else:
+        pytest.fail("the role's session is still running")
+    # What the client sees depends on when the server's FATAL message reached it (asyncpg
+    # may even be mid-way through its own state change): in every case, no more queries.
     with pytest.raises((asyncpg.AdminShutdownError, asyncpg.ConnectionDoesNotExistError,
-                        asyncpg.InterfaceError)):
+                        asyncpg.InterfaceError, asyncpg.InternalClientError)):
         await victim.fetchval("SELECT 1")
     # Not reversible: release leaves it alone and says nothing was undone.
     assert await engine.release(conn, settings, inc.id, "t") == []
