@@ -8,6 +8,7 @@ import socket
 import ssl
 from dataclasses import dataclass
 
+from gateway.audit.statement import describe
 from gateway.metrics import metric
 from gateway.protocol.errors import GatewayError, fatal
 from gateway.protocol.startup import CancelRequest
@@ -19,6 +20,7 @@ from gateway.session.connection import (
     ssl_request,
 )
 from gateway.session.core import Session, SessionConfig
+from gateway.session.results import Run
 from gateway.session.upstream import Handshake, Upstream
 
 log = logging.getLogger("gateway.server")
@@ -118,7 +120,7 @@ class Listener:
         for run in runs:
             session.rows += run.rows
             if run.misses:  # the result stream caught what the rewrite let through
-                metric("rewrite_misses").labels(reason="result_stream").inc(run.misses)
+                _rewrite_miss(session, run)
         if self.accountant is None:
             return 0
         for run, subjects in batches:
@@ -220,3 +222,12 @@ def _log_failure(task: asyncio.Task) -> None:
 
 
 __all__ = ["Limits", "Listener", "GatewayError"]
+
+
+def _rewrite_miss(session: Session, run: Run) -> None:
+    """Count it, and say which statement (fingerprint only: no text, no values) so the
+    analyser's gap can be found and fixed."""
+    metric("rewrite_misses").labels(reason="result_stream").inc(run.misses)
+    log.warning("rewrite miss: the result stream masked %d cell(s) of statement %s "
+                "(session %s, purpose %s)", run.misses, describe(run.sql)[0], session.id,
+                session.purpose)

@@ -7,6 +7,7 @@ may not see, refusals must be 42501, and legitimate CRM queries return the right
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import subprocess
@@ -16,6 +17,7 @@ import asyncpg
 import psycopg
 import pytest
 
+from gateway.audit.statement import describe
 from gateway.metrics import REGISTRY
 from tests.conftest import scratch_database
 from tests.integration.gateway_thread import GatewayThread
@@ -209,7 +211,8 @@ LITERAL = "SELECT name, '回电 13812345678' || '' AS note FROM customers WHERE 
 
 
 async def test_a_computed_column_holding_a_clear_number_is_masked(
-        crm_gateway: GatewayThread) -> None:
+        crm_gateway: GatewayThread, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="gateway.server")
     person = next(p for p in crm_data.customers() if not p.expired)
     before = _stream_misses()
     with psycopg.connect(**_params(crm_gateway, "customer_service"), autocommit=True) as conn:
@@ -231,6 +234,10 @@ async def test_a_computed_column_holding_a_clear_number_is_masked(
     assert text_row == binary_row == asyncpg_row == (person.name, "回电 138****5678")
     assert lines == f"{person.name},回电 138****5678\n"
     assert _stream_misses() == before + 4
+    logged = [r.getMessage() for r in caplog.records if "rewrite miss" in r.getMessage()]
+    assert len(logged) == 4 and not any("5678" in line or person.name in line
+                                        for line in logged)
+    assert any(describe(LITERAL)[0] in line for line in logged)  # which statement: its fingerprint
 
 
 def test_a_purpose_that_sees_mobiles_clear_gets_the_computed_column_as_it_is(
