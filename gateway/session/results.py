@@ -421,23 +421,17 @@ class Tracker:
             run.misses += 1
             return _NULL
         scan = run.scans.get(i)
-        if scan is not None:
-            text = value.decode("utf-8", "surrogateescape")
-            masked = scan(text)
-            if masked is text:  # the maskers hand back the very text when they found nothing
-                return None
-        else:  # a computed column (see Checks): what the check finds, the rewrite missed
+        if scan is None:  # a computed column (see Checks)
             checks = run.checks
             assert checks is not None
-            if not suspect(value, 0, len(value)):
+            found = _checked(run, checks.check, value)
+            if found is None:
                 return None
-            text = value.decode("utf-8", "surrogateescape")
-            masked = checks.check(text)
-            if masked == text:
-                return None
-            run.misses += 1
-            if i in checks.opaque:
-                return _NULL
+            return _NULL if i in checks.opaque else _I32_PACK(len(found)) + found
+        text = value.decode("utf-8", "surrogateescape")
+        masked = scan(text)
+        if masked is text:  # the maskers hand back the very text when they found nothing
+            return None
         encoded = masked.encode("utf-8", "surrogateescape")
         return _I32_PACK(len(encoded)) + encoded
 
@@ -476,13 +470,14 @@ class Tracker:
             run.rows += 1
             if self._over_limit(run):
                 return b""
-            if run.copy_check is None or not suspect(data, start + 5, end):
-                return None
-            line = self._checked_line(run, data[start + 5:end])
-            return b"d" + _I32_PACK(len(line) + 4) + line
+            found = None if run.copy_check is None else _checked(
+                run, run.copy_check, data[start + 5:end])
+            return None if found is None else b"d" + _I32_PACK(len(found) + 4) + found
         line, fields = layout.split(data[start + 5:end], keys)
-        if run.copy_check is not None and suspect(line, 0, len(line)):
-            line = self._checked_line(run, line)
+        if run.copy_check is not None:
+            found = _checked(run, run.copy_check, line)
+            if found is not None:
+                line = found
         if run.copy_header:  # the column names: not a row, and no subject
             run.copy_header = False
         else:
@@ -497,17 +492,6 @@ class Tracker:
                 else:
                     self._subject(run, position, key)
         return b"d" + _I32_PACK(len(line) + 4) + line
-
-    @staticmethod
-    def _checked_line(run: Run, line: bytes) -> bytes:
-        """A COPY line after the check of computed columns (a finding is a rewrite miss)."""
-        assert run.copy_check is not None
-        text = line.decode("utf-8", "surrogateescape")
-        masked = run.copy_check(text)
-        if masked == text:
-            return line
-        run.misses += 1
-        return masked.encode("utf-8", "surrogateescape")
 
     @staticmethod
     def _over_limit(run: Run) -> bool:
@@ -589,6 +573,19 @@ class Tracker:
     def _finish(self, run: Run) -> None:
         self.misses += run.misses
         self.finished.append(run)
+
+
+def _checked(run: Run, check: Callable[[str], str], value: bytes) -> bytes | None:
+    """A computed cell or COPY line as the check of computed columns leaves it, or None
+    when it finds nothing; what it finds, the rewrite missed (counted in run.misses)."""
+    if not suspect(value, 0, len(value)):
+        return None
+    text = value.decode("utf-8", "surrogateescape")
+    masked = check(text)
+    if masked == text:
+        return None
+    run.misses += 1
+    return masked.encode("utf-8", "surrogateescape")
 
 
 def unknown_columns(body: bytes) -> tuple[tuple[int, ...], frozenset[int]]:

@@ -221,9 +221,6 @@ def _log_failure(task: asyncio.Task) -> None:
         log.warning("cancel request not delivered: %s", type(task.exception()).__name__)
 
 
-__all__ = ["Limits", "Listener", "GatewayError"]
-
-
 def _rewrite_miss(session: Session, run: Run) -> None:
     """Count it, and say which statement (fingerprint only: no text, no values) so the
     analyser's gap can be found and fixed."""
@@ -231,3 +228,7 @@ def _rewrite_miss(session: Session, run: Run) -> None:
     log.warning("rewrite miss: the result stream masked %d cell(s) of statement %s "
                 "(session %s, purpose %s)", run.misses, describe(run.sql)[0], session.id,
                 session.purpose)
+
+
+__all__ = ["Limits", "Listener", "GatewayError"]
+
