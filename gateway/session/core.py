@@ -139,6 +139,12 @@ class Session:
             maskers=self.config.maskers, checker=self.config.checker, clock=self.config.clock)
 
     @property
+    def round_trips(self) -> int:
+        """Simple Queries and Syncs sent so far: moves with every statement run, prepared
+        ones included (their Bind/Execute/Sync parse nothing)."""
+        return self._syncs_sent
+
+    @property
     def busy(self) -> bool:
         """A statement or pipeline is in flight (sent upstream, not yet answered)."""
         return self._syncs_sent > self._syncs_done

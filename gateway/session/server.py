@@ -197,7 +197,7 @@ class Listener:
 
     async def _sweep_idle(self) -> None:
         # One timer for all sessions, no clock read per message: a session is idle when
-        # its statement count has not moved between sweeps, out of any transaction.
+        # its round trips have not moved between sweeps, out of any transaction.
         seen: dict[ClientConnection, tuple[int, float]] = {}
         while True:
             await asyncio.sleep(1.0)
@@ -207,9 +207,9 @@ class Listener:
             for client in list(self.clients):
                 session = client.session
                 count, since = seen.get(client, (-1, now))
-                if session.statements != count or session.busy or session.phase != "ready" \
+                if session.round_trips != count or session.busy or session.phase != "ready" \
                         or session.transaction != b"I":
-                    seen[client] = (session.statements, now)
+                    seen[client] = (session.round_trips, now)
                 elif now - since >= limit:
                     client.terminate("57P05", "terminating connection due to idle-session timeout")
             for gone in [c for c in seen if c not in self.clients]:

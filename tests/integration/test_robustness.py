@@ -146,6 +146,20 @@ def test_idle_session_timeout(sample_dsn: str) -> None:
         gw.stop()
 
 
+def test_a_session_running_a_prepared_statement_again_and_again_is_not_idle(
+        sample_dsn: str) -> None:
+    gw = GatewayThread({"upstream": sample_dsn, "rules": str(RULES), "idle_timeout": 1}).start()
+    try:
+        conn = psycopg.connect(conninfo(gw), autocommit=True)
+        deadline = time.monotonic() + 3.5  # more than three sweeps of the idle timer
+        while time.monotonic() < deadline:  # parsed once, then only Bind/Execute/Sync
+            assert conn.execute("SELECT %s::int", (1,), prepare=True).fetchone() == (1,)
+            time.sleep(0.2)
+        conn.close()
+    finally:
+        gw.stop()
+
+
 def test_dead_upstream_is_a_clear_error(tmp_path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
