@@ -409,6 +409,10 @@ class Session:
         """Forward whole client messages, runs of untouched ones as one slice each."""
         if self._inbuf:
             data = self._whole(self._inbuf, data)
+        elif len(data) <= self.config.max_message and self.tracker.repeat(data):
+            self._syncs_sent += 1  # a batch like one before (results.Repeat): one Sync
+            self.to_server.append(data)
+            return
         size, pos, run = len(data), 0, 0
         limit, out, tracker = self.config.max_message, self.to_server, self.tracker
         while size - pos >= 5:
@@ -454,6 +458,8 @@ class Session:
             decision = prepared.decision if prepared else None
             if prepared is None or decision is None or not decision.tables:
                 tracker.bind(portal, prepared, False)
+                if start == 0 and prepared is not None:
+                    tracker.remember(data, end, portal, statement, prepared)
                 return None
             if decision.purpose != self.purpose:
                 # Rewritten for another purpose: running it now would show that purpose's view.

@@ -24,7 +24,7 @@ from gateway.bounded import put
 from gateway.policy.decision import SUBJECT_ALIAS, Decision
 from gateway.policy.freetext import suspect
 from gateway.protocol.buffer import I16, I32
-from gateway.protocol.messages import ErrorResponse, RowDescription
+from gateway.protocol.messages import Describe, ErrorResponse, Execute, RowDescription, Sync
 
 _I16, _I32 = I16.unpack_from, I32.unpack_from
 _HEADER = struct.Struct("!ih").pack  # DataRow length, then its column count
@@ -36,6 +36,10 @@ _ROW_LIMIT = "54000"
 # ledger): bounds a session's memory on a result of a million customers.
 SUBJECT_BATCH = 10_000
 _SYNC = ("sync", None)
+_SYNC_BYTES = Sync().encode()
+_BIND_BYTE = ord("B")
+_EXECUTE_TAIL = 1 + 4 + 1 + 4 + len(_SYNC_BYTES)  # Execute and Sync, less the portal name
+_REPEATS = 64  # batch forms a session keeps
 _NO_PORTAL = (None, False)
 _SIMPLE_SHAPES = 64  # simple-Query statements a session keeps by decision
 # Cursors a session remembers (drivers that name each cursor anew never reuse a name; the
@@ -82,6 +86,20 @@ class Prepared:
     checks: Checks | None = None
     described: bytes | None = None  # the last RowDescription body (clients re-describe)
     tag: bytes | None = None  # a CommandComplete tag to send in place of the server's
+
+
+@dataclass(frozen=True, slots=True)
+class Repeat:
+    """A batch that a client sends again and again for a prepared statement that reads no
+    classified table: Bind, perhaps Describe of its portal, Execute, Sync, with only the
+    parameters changing. Its tracking is the same each time, so the tracker worked it out
+    once; the same bytes around new parameters are then tracked at once (Tracker.repeat)."""
+
+    statement: str
+    portal: str
+    prepared: Prepared  # the statement as it was bound: a new Parse or a Close ends this
+    tail: bytes  # every byte after the Bind
+    describe: bool
 
 
 class Run:
@@ -168,6 +186,8 @@ class Tracker:
     _cursors: dict[str, Decision | None] = field(default_factory=dict)
     # RowDescription body -> (computed columns, those of them opaque in binary)
     _unknown: dict[bytes, tuple[tuple[int, ...], frozenset[int]]] = field(default_factory=dict)
+    # Bind head (portal and statement name, each with its zero byte) -> Repeat
+    _repeats: dict[bytes, Repeat] = field(default_factory=dict)
 
     # ------------------------------------------------------------ what the client sent
 
@@ -240,6 +260,44 @@ class Tracker:
         """A Bind of `prepared` (see prepared()) into a portal."""
         if prepared is not None:
             self._portals[portal] = (prepared, binary_subjects)
+
+    def remember(self, data: bytes, bind_end: int, portal: str, statement: str,
+                 prepared: Prepared) -> None:
+        """A batch starting with a Bind of a statement that reads no classified table
+        (data[:bind_end]): when the rest is Describe of its portal (or nothing), Execute of
+        it and Sync, keep the batch's form (see Repeat)."""
+        decision = prepared.decision
+        if decision is not None and (decision.tables or decision.declares
+                                     or decision.fetches is not None):
+            return
+        tail = data[bind_end:]
+        execute = len(tail) - _EXECUTE_TAIL - len(portal.encode())  # where Execute starts
+        describe = Describe("P", portal).encode()
+        if execute not in (0, len(describe)) or (execute and not tail.startswith(describe)):
+            return
+        if tail[execute:] != Execute(portal, _I32(tail, len(tail) - 9)[0]).encode() + _SYNC_BYTES:
+            return
+        head = data[5:data.find(b"\0", data.find(b"\0", 5) + 1) + 1]
+        put(self._repeats, head, Repeat(statement, portal, prepared, tail, bool(execute)),
+            _REPEATS)
+
+    def repeat(self, data: bytes) -> bool:
+        """Track a batch of the same form as one remembered (see Repeat) at once; False,
+        with nothing done, when data is not one."""
+        if len(data) < 6 or data[0] != _BIND_BYTE or not self._repeats:
+            return False
+        found = self._repeats.get(data[5:data.find(b"\0", data.find(b"\0", 5) + 1) + 1])
+        if found is None or _I32(data, 1)[0] + 1 + len(found.tail) != len(data) \
+                or not data.endswith(found.tail) \
+                or self._statements.get(found.statement) is not found.prepared:
+            return False
+        prepared, queue = found.prepared, self._queue
+        self._portals[found.portal] = (prepared, False)
+        if found.describe:
+            queue.append(("describe", prepared))
+        queue.append(("run", Run(prepared, self.clock(), None, False, prepared.guards)))
+        queue.append(_SYNC)
+        return True
 
     def describe(self, kind: str, name: str) -> None:
         target = self.prepared(name) if kind == "S" else self._portals.get(name, (None,))[0]

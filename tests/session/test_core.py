@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.policy.decision import Decision
 from gateway.policy.rules import load_rules
 from gateway.protocol import messages as m
 from gateway.protocol.startup import CancelRequest, GSSENCRequest, SSLRequest, StartupMessage
@@ -103,3 +104,88 @@ def test_a_name_not_ended_inside_its_message_is_a_protocol_error() -> None:
     unterminated = b"E" + (4 + 3).to_bytes(4, "big") + b"abc"  # portal name without NUL
     s.client_bytes(unterminated + m.Sync().encode())  # the next message holds a NUL
     assert b"08P01" in _sent(s) and s.phase == "closed"
+
+
+# -- batches a client repeats (results.Repeat)
+
+PLAIN = Decision(sql="SELECT abalance FROM accounts WHERE aid = $1", kind="select",
+                 verbatim=True)
+CLASSIFIED = Decision(sql="SELECT phone, id FROM ...", kind="select",
+                      tables=frozenset({"public.customers"}),
+                      subject_columns=("public.customers",), purpose="customer_service")
+
+
+def _extended(decisions: dict[str, Decision]) -> Session:
+    s = _session(decide=lambda sql, purpose: decisions[sql])
+    s.phase, s.purpose = "ready", "customer_service"
+    return s
+
+
+def _batch(value: bytes, describe: bool = True, portal: str = "") -> bytes:
+    messages = [m.Bind(portal, "s1", (), (value,), ())]
+    messages += [m.Describe("P", portal)] if describe else []
+    return b"".join(x.encode() for x in (*messages, m.Execute(portal), m.Sync()))
+
+
+def _answer(s: Session, fields: tuple, row: tuple, tag: bytes = b"SELECT 1") -> bytes:
+    s.server_bytes(b"".join(x.encode() for x in (
+        m.BindComplete(), m.RowDescription(fields), m.DataRow(row),
+        m.CommandComplete(tag.decode()), m.ReadyForQuery(b"I"))))
+    return _sent(s)
+
+
+def _prepare(s: Session, sql: str) -> None:
+    s.client_bytes(m.Parse("s1", sql, ()).encode() + m.Sync().encode())
+    s.server_bytes(m.ParseComplete().encode() + m.ReadyForQuery(b"I").encode())
+    s.to_server.clear()
+    _sent(s)
+
+
+@pytest.mark.parametrize("describe", [True, False])
+def test_a_repeated_batch_is_tracked_as_the_first_one(describe: bool) -> None:
+    s = _extended({PLAIN.sql: PLAIN})
+    _prepare(s, PLAIN.sql)
+    fields = (m.Field("abalance", table_oid=16400, column=3, type_oid=23),)
+    for value in (b"1", b"22", b"333"):
+        batch = _batch(value, describe)
+        s.client_bytes(batch)
+        assert b"".join(bytes(c) for c in s.to_server) == batch  # forwarded as it came
+        s.to_server.clear()
+        _answer(s, fields, (value,))
+    assert s.tracker.repeat(_batch(b"4444", describe))  # the form is known: the short way
+    s._syncs_sent += 1  # noqa: SLF001 - as the core does when repeat() takes a batch
+    _answer(s, fields, (b"4444",))
+    assert [r.rows for r in s.tracker.finished] == [1, 1, 1, 1] and not s.busy
+
+
+def test_a_statement_prepared_again_is_not_repeated_with_the_old_decision() -> None:
+    s = _extended({PLAIN.sql: PLAIN, CLASSIFIED.sql: CLASSIFIED})
+    _prepare(s, PLAIN.sql)
+    fields = (m.Field("abalance"),)
+    for value in (b"1", b"2"):
+        s.client_bytes(_batch(value))
+        s.to_server.clear()
+        _answer(s, fields, (value,))
+    _prepare(s, CLASSIFIED.sql)  # same name, now over a classified table
+    s.client_bytes(_batch(b"3"))
+    s.to_server.clear()
+    out = _answer(s, (m.Field("phone"), m.Field("pgw_subject")), (b"138****5678", b"42"))
+    assert b"pgw_subject" not in out and b"42" not in out  # the subject key is cut off
+    assert s.tracker.finished[-1].subjects == {"public.customers": {"42"}}
+
+
+def test_a_closed_statement_or_another_form_takes_the_long_way() -> None:
+    s = _extended({PLAIN.sql: PLAIN})
+    _prepare(s, PLAIN.sql)
+    s.client_bytes(_batch(b"1"))
+    s.to_server.clear()
+    _answer(s, (m.Field("abalance"),), (b"1",))
+    s.client_bytes(_batch(b"2", portal="p1"))  # another portal: not the form remembered
+    s.to_server.clear()
+    _answer(s, (m.Field("abalance"),), (b"2",))
+    s.client_bytes(m.Close("S", "s1").encode() + m.Sync().encode())
+    s.server_bytes(m.CloseComplete().encode() + m.ReadyForQuery(b"I").encode())
+    s.to_server.clear()
+    _sent(s)
+    assert not s.tracker.repeat(_batch(b"3"))
+    assert [r.rows for r in s.tracker.finished] == [1, 1]
