@@ -43,7 +43,7 @@ from gateway.protocol.startup import (
 from gateway.session import purpose as purposes
 from gateway.session.actions import Action, CancelUpstream, Close, ConnectUpstream, StartTLS
 from gateway.session.auth import ScramExchange, auth_info
-from gateway.session.results import Checker, Maskers, Prepared, Tracker
+from gateway.session.results import Checker, Maskers, Prepared, Repeat, Tracker
 
 # Client messages the core looks at; everything else is forwarded untouched.
 _QUERY, _PARSE, _FUNCTION_CALL, _TERMINATE, _SYNC = (
@@ -131,6 +131,7 @@ class Session:
     tracker: Tracker = field(init=False)
     logins: list[tuple[bool, str | None]] = field(default_factory=list)  # (ok, reason)
     _row_limit: int | None = None
+    _lead: tuple[int, str] | None = None  # a Parse a batch began with: (its end, its text)
 
     def __post_init__(self) -> None:
         guards = self.config.row_guards
@@ -409,10 +410,14 @@ class Session:
         """Forward whole client messages, runs of untouched ones as one slice each."""
         if self._inbuf:
             data = self._whole(self._inbuf, data)
-        elif len(data) <= self.config.max_message and self.tracker.repeat(data):
-            self._syncs_sent += 1  # a batch like one before (results.Repeat): one Sync
-            self.to_server.append(data)
-            return
+        elif len(data) <= self.config.max_message:
+            found = self.tracker.repeated(data)
+            if found is not None and self._current(found):
+                self.tracker.replay(found)  # a batch like one before (results.Repeat)
+                self._syncs_sent += 1
+                self.to_server.append(data)
+                return
+        self._lead = None
         size, pos, run = len(data), 0, 0
         limit, out, tracker = self.config.max_message, self.to_server, self.tracker
         while size - pos >= 5:
@@ -447,6 +452,17 @@ class Session:
         if pos < size:
             self._inbuf += memoryview(data)[pos:]
 
+    def _current(self, found: Repeat) -> bool:
+        """A repeated batch that starts with a Parse goes the short way only while its
+        text still gets the very decision it got then (rules and catalog unchanged)."""
+        if found.sql is None:
+            return True
+        decide = self.config.decide
+        if decide is None or decide(found.sql, self.purpose) is not found.prepared.decision:
+            return False
+        self.statements += 1
+        return True
+
     def _track(self, type_byte: int, data: bytes, start: int, end: int) -> bytes | None:
         """Note Bind/Describe/Close for the tracker; a rewritten Bind, or None."""
         tracker = self.tracker
@@ -458,8 +474,10 @@ class Session:
             decision = prepared.decision if prepared else None
             if prepared is None or decision is None or not decision.tables:
                 tracker.bind(portal, prepared, False)
-                if start == 0 and prepared is not None:
-                    tracker.remember(data, end, portal, statement, prepared)
+                lead = self._lead
+                if prepared is not None and (start == 0 or lead and lead[0] == start):
+                    tracker.remember(data, start, end, portal, statement, prepared,
+                                     lead[1] if start else None)
                 return None
             if decision.purpose != self.purpose:
                 # Rewritten for another purpose: running it now would show that purpose's view.
@@ -513,6 +531,8 @@ class Session:
             name, sql, types = parse_fields(buf, start + 5, end)
             decision, text, tag = self._statement(sql, self._syncs_sent + 1)
             self.tracker.parse(name, sql, decision, tag)
+            if start == 0 and text is None and tag is None and decision is not None:
+                self._lead = (end, sql)  # a batch may repeat from here (see _current)
             return None if text is None else Parse(name, text, types).encode()
         # FunctionCall: calls any function by OID, beyond any analysis
         self._syncs_sent += 1

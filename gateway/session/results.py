@@ -37,7 +37,7 @@ _ROW_LIMIT = "54000"
 SUBJECT_BATCH = 10_000
 _SYNC = ("sync", None)
 _SYNC_BYTES = Sync().encode()
-_BIND_BYTE = ord("B")
+_BIND_BYTE, _PARSE_BYTE = ord("B"), ord("P")
 _EXECUTE_TAIL = 1 + 4 + 1 + 4 + len(_SYNC_BYTES)  # Execute and Sync, less the portal name
 _REPEATS = 64  # batch forms a session keeps
 _NO_PORTAL = (None, False)
@@ -98,8 +98,11 @@ class Repeat:
     statement: str
     portal: str
     prepared: Prepared  # the statement as it was bound: a new Parse or a Close ends this
+    head: bytes  # the Bind's portal and statement names, each with its zero byte
     tail: bytes  # every byte after the Bind
     describe: bool
+    lead: bytes = b""  # a Parse of the statement before the Bind, byte for byte
+    sql: str | None = None  # and its text (the caller checks its decision is still current)
 
 
 class Run:
@@ -261,11 +264,12 @@ class Tracker:
         if prepared is not None:
             self._portals[portal] = (prepared, binary_subjects)
 
-    def remember(self, data: bytes, bind_end: int, portal: str, statement: str,
-                 prepared: Prepared) -> None:
-        """A batch starting with a Bind of a statement that reads no classified table
-        (data[:bind_end]): when the rest is Describe of its portal (or nothing), Execute of
-        it and Sync, keep the batch's form (see Repeat)."""
+    def remember(self, data: bytes, bind_start: int, bind_end: int, portal: str,
+                 statement: str, prepared: Prepared, sql: str | None = None) -> None:
+        """A batch with a Bind (data[bind_start:bind_end]) of a statement that reads no
+        classified table, first or after a Parse of it (the text sql) that went as it was:
+        when the rest is Describe of its portal (or nothing), Execute of it and Sync, keep
+        the batch's form (see Repeat)."""
         decision = prepared.decision
         if decision is not None and (decision.tables or decision.declares
                                      or decision.fetches is not None):
@@ -277,27 +281,38 @@ class Tracker:
             return
         if tail[execute:] != Execute(portal, _I32(tail, len(tail) - 9)[0]).encode() + _SYNC_BYTES:
             return
-        head = data[5:data.find(b"\0", data.find(b"\0", 5) + 1) + 1]
-        put(self._repeats, head, Repeat(statement, portal, prepared, tail, bool(execute)),
-            _REPEATS)
+        head = data[bind_start + 5:_names_end(data, bind_start)]
+        lead = data[:bind_start]
+        put(self._repeats, lead or head,
+            Repeat(statement, portal, prepared, head, tail, bool(execute), lead, sql), _REPEATS)
 
-    def repeat(self, data: bytes) -> bool:
-        """Track a batch of the same form as one remembered (see Repeat) at once; False,
-        with nothing done, when data is not one."""
-        if len(data) < 6 or data[0] != _BIND_BYTE or not self._repeats:
-            return False
-        found = self._repeats.get(data[5:data.find(b"\0", data.find(b"\0", 5) + 1) + 1])
-        if found is None or _I32(data, 1)[0] + 1 + len(found.tail) != len(data) \
-                or not data.endswith(found.tail) \
+    def repeated(self, data: bytes) -> Repeat | None:
+        """The batch remembered (see Repeat) that data has the form of, else None."""
+        if len(data) < 6 or not self._repeats:
+            return None
+        first = data[0]
+        if first == _BIND_BYTE:
+            found = self._repeats.get(data[5:_names_end(data, 0)])
+            bind = 0
+        elif first == _PARSE_BYTE:
+            bind = 1 + _I32(data, 1)[0]
+            found = self._repeats.get(data[:bind])
+        else:
+            return None
+        if found is None or bind + 1 + _I32(data, bind + 1)[0] + len(found.tail) != len(data) \
+                or not data.startswith(found.head, bind + 5) or not data.endswith(found.tail) \
                 or self._statements.get(found.statement) is not found.prepared:
-            return False
+            return None
+        return found
+
+    def replay(self, found: Repeat) -> None:
+        """Track a batch of the form found (see repeated) as its first one was tracked."""
         prepared, queue = found.prepared, self._queue
         self._portals[found.portal] = (prepared, False)
         if found.describe:
             queue.append(("describe", prepared))
         queue.append(("run", Run(prepared, self.clock(), None, False, prepared.guards)))
         queue.append(_SYNC)
-        return True
 
     def describe(self, kind: str, name: str) -> None:
         target = self.prepared(name) if kind == "S" else self._portals.get(name, (None,))[0]
@@ -644,6 +659,11 @@ def _checked(run: Run, check: Callable[[str], str], value: bytes) -> bytes | Non
         return None
     run.misses += 1
     return masked.encode("utf-8", "surrogateescape")
+
+
+def _names_end(data: bytes, bind: int) -> int:
+    """Where the portal and statement names of the Bind at data[bind] end."""
+    return data.find(b"\0", data.find(b"\0", bind + 5) + 1) + 1
 
 
 def unknown_columns(body: bytes) -> tuple[tuple[int, ...], frozenset[int]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -148,14 +149,38 @@ def test_a_repeated_batch_is_tracked_as_the_first_one(describe: bool) -> None:
     fields = (m.Field("abalance", table_oid=16400, column=3, type_oid=23),)
     for value in (b"1", b"22", b"333"):
         batch = _batch(value, describe)
+        short = s.tracker.repeated(batch) is not None
+        assert short == (value != b"1")  # the first goes the long way and is remembered
         s.client_bytes(batch)
         assert b"".join(bytes(c) for c in s.to_server) == batch  # forwarded as it came
         s.to_server.clear()
         _answer(s, fields, (value,))
-    assert s.tracker.repeat(_batch(b"4444", describe))  # the form is known: the short way
-    s._syncs_sent += 1  # noqa: SLF001 - as the core does when repeat() takes a batch
-    _answer(s, fields, (b"4444",))
-    assert [r.rows for r in s.tracker.finished] == [1, 1, 1, 1] and not s.busy
+    assert [r.rows for r in s.tracker.finished] == [1, 1, 1] and not s.busy
+
+
+def _parsed_batch(sql: str, value: bytes) -> bytes:
+    return m.Parse("", sql, ()).encode() + b"".join(x.encode() for x in (
+        m.Bind("", "", (), (value,), ()), m.Describe("P", ""), m.Execute(""), m.Sync()))
+
+
+def test_a_batch_that_parses_its_statement_again_repeats_while_its_decision_holds() -> None:
+    decisions = {PLAIN.sql: PLAIN}
+    s = _extended(decisions)
+    fields = (m.Field("abalance"),)
+    for value in (b"1", b"2"):
+        s.client_bytes(_parsed_batch(PLAIN.sql, value))
+        s.to_server.clear()
+        s.server_bytes(m.ParseComplete().encode())
+        _answer(s, fields, (value,))
+    assert s.tracker.repeated(_parsed_batch(PLAIN.sql, b"3")) is not None
+    assert s.statements == 2
+    decisions[PLAIN.sql] = replace(PLAIN)  # rules reloaded: a new decision, the long way
+    s.client_bytes(_parsed_batch(PLAIN.sql, b"3"))
+    s.to_server.clear()
+    s.server_bytes(m.ParseComplete().encode())
+    _answer(s, fields, (b"3",))
+    assert s.statements == 3 and s.tracker.prepared("").decision is decisions[PLAIN.sql]
+    assert [r.rows for r in s.tracker.finished] == [1, 1, 1] and not s.busy
 
 
 def test_a_statement_prepared_again_is_not_repeated_with_the_old_decision() -> None:
@@ -187,5 +212,5 @@ def test_a_closed_statement_or_another_form_takes_the_long_way() -> None:
     s.server_bytes(m.CloseComplete().encode() + m.ReadyForQuery(b"I").encode())
     s.to_server.clear()
     _sent(s)
-    assert not s.tracker.repeat(_batch(b"3"))
+    assert s.tracker.repeated(_batch(b"3")) is None
     assert [r.rows for r in s.tracker.finished] == [1, 1]
