@@ -37,7 +37,7 @@ def text_masker(entities: tuple[str, ...], rules: Rules) -> Callable[[str], str]
 
     def mask(text: str) -> str:
         text = fallback(text)
-        if scanner is not None and (always or _RESIDUE.search(text)):
+        if scanner is not None and (always or _residue(text)):
             if len(text) > MAX_SCANNED_CHARS:
                 # presidio over a huge cell could hold the event loop for seconds; what
                 # cannot be checked in bounded time is not shown (fail closed)
@@ -56,6 +56,21 @@ _PATTERN_FLOOR = frozenset({"CN_MOBILE", "CN_ID_CARD", "CN_BANK_CARD", "EMAIL_AD
 # What may still hide one of them after the patterns ran: seven or more digits (ASCII or
 # full-width) with separators between them, or an e-mail address not masked yet.
 _RESIDUE = re.compile(r"[0-9０-９](?:[\s\-－—.·/()（）]*[0-9０-９]){6,}|[^*\s]@")
+_SHORTEST_ENTITY_RUN = 11  # a mobile; ID and bank card numbers are longer
+
+
+def _residue(text: str) -> bool:
+    """True when text (its plain numbers and addresses masked) may still hold a number or
+    an e-mail address: digits with separators or full-width ones, a run of eleven or more
+    digits, an '@'. A run of seven to ten plain digits and nothing else (an order number,
+    an amount) is none of them, and is not worth the detector's time."""
+    found = _RESIDUE.search(text)  # most texts have none: no iterator for them
+    while found is not None:
+        value = found.group()
+        if len(value) >= _SHORTEST_ENTITY_RUN or not (value.isascii() and value.isdigit()):
+            return True
+        found = _RESIDUE.search(text, found.end())
+    return False
 
 
 def warm_up() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from gateway.policy.rules import load_rules
+from gateway.session import freetext
 from gateway.session.freetext import MAX_SCANNED_CHARS, text_masker
 
 RULES = load_rules(Path(__file__).resolve().parents[2] / "rules" / "customers.yaml")
@@ -36,3 +37,21 @@ def test_a_huge_cell_that_needs_the_detector_is_redacted_in_bounded_time() -> No
     out = MASK(cell)
     assert time.monotonic() - started < 2
     assert out.startswith("[privacy gateway:") and "5678" not in out
+
+
+@pytest.mark.parametrize(("text", "detector"), [
+    ("订单号 0000012345 退货已受理", False),   # plain digits too few for any number
+    ("金额 1234567 元", False),
+    ("客户手机 138 1234 5678", True),          # separated: only the detector can tell
+    ("旧身份证号 110105491231002", True),       # a run of 15 the patterns leave
+    ("手机１３８１２３４５", True),              # full-width digits
+])
+def test_only_what_the_patterns_cannot_see_reaches_the_detector(
+        monkeypatch: pytest.MonkeyPatch, text: str, detector: bool) -> None:
+    calls = []
+    scan = freetext.TextScanner.scan
+    monkeypatch.setattr(freetext.TextScanner, "scan",
+                        lambda self, value: calls.append(value) or scan(self, value))
+    mask = text_masker(("CN_MOBILE", "CN_ID_CARD", "CN_BANK_CARD", "EMAIL_ADDRESS"), RULES)
+    mask(text)
+    assert bool(calls) == detector
