@@ -131,7 +131,8 @@ class Session:
     tracker: Tracker = field(init=False)
     logins: list[tuple[bool, str | None]] = field(default_factory=list)  # (ok, reason)
     _row_limit: int | None = None
-    _lead: tuple[int, str] | None = None  # a Parse a batch began with: (its end, its text)
+    # a Parse a batch began with: (where it ends, its statement name, its text)
+    _lead: tuple[int, str, str] | None = None
 
     def __post_init__(self) -> None:
         guards = self.config.row_guards
@@ -474,10 +475,11 @@ class Session:
             decision = prepared.decision if prepared else None
             if prepared is None or decision is None or not decision.tables:
                 tracker.bind(portal, prepared, False)
-                lead = self._lead
-                if prepared is not None and (start == 0 or lead and lead[0] == start):
+                lead = self._lead  # a Parse of this very statement just before it
+                if prepared is not None and (start == 0 or lead is not None and lead[:2] == (
+                        start, statement)):
                     tracker.remember(data, start, end, portal, statement, prepared,
-                                     lead[1] if start else None)
+                                     lead[2] if start and lead else None)
                 return None
             if decision.purpose != self.purpose:
                 # Rewritten for another purpose: running it now would show that purpose's view.
@@ -532,7 +534,7 @@ class Session:
             decision, text, tag = self._statement(sql, self._syncs_sent + 1)
             self.tracker.parse(name, sql, decision, tag)
             if start == 0 and text is None and tag is None and decision is not None:
-                self._lead = (end, sql)  # a batch may repeat from here (see _current)
+                self._lead = (end, name, sql)  # a batch may repeat from here (see _current)
             return None if text is None else Parse(name, text, types).encode()
         # FunctionCall: calls any function by OID, beyond any analysis
         self._syncs_sent += 1

@@ -214,3 +214,16 @@ def test_a_closed_statement_or_another_form_takes_the_long_way() -> None:
     _sent(s)
     assert s.tracker.repeated(_batch(b"3")) is None
     assert [r.rows for r in s.tracker.finished] == [1, 1]
+
+
+def test_a_parse_of_another_statement_before_the_bind_is_not_repeated() -> None:
+    s = _extended({PLAIN.sql: PLAIN})
+    _prepare(s, PLAIN.sql)  # s1
+    batch = m.Parse("other", PLAIN.sql, ()).encode() + _batch(b"1")  # binds s1, not other
+    for _ in range(2):
+        s.client_bytes(batch)
+        s.to_server.clear()
+        s.server_bytes(m.ParseComplete().encode())
+        _answer(s, (m.Field("abalance"),), (b"1",))
+    assert s.tracker.repeated(batch) is None  # its Parse must be tracked each time
+    assert [r.rows for r in s.tracker.finished] == [1, 1] and not s.busy
