@@ -115,7 +115,7 @@ class Run:
     __slots__ = ("prepared", "sql", "started", "row_limit", "binary_subjects", "guards",
                  "rows", "subjects", "handed_over", "sqlstate", "tag", "cut", "misses", "plain",
                  "scans", "subject_tables", "touched", "copy_header", "checks", "always",
-                 "copy_check")
+                 "copy_check", "copy_binary")
 
     def __init__(self, prepared: Prepared, started: float, row_limit: int | None = None,
                  binary_subjects: bool = False, guards: tuple[int, ...] = (),
@@ -138,6 +138,7 @@ class Run:
         self.misses = 0
         self.copy_header = False  # a COPY TO's header line is still to come
         self.copy_check: Callable[[str], str] | None = None  # see Tracker.copy_out
+        self.copy_binary = False  # copy_check applies to the fields of binary tuples
         self.update()
 
     @property
@@ -515,11 +516,12 @@ class Tracker:
             return None
         run: Run = head[1]
         decision = run.prepared.decision
-        if decision is not None and decision.tables and self.checker is not None \
-                and body[:1] == b"\0":
-            # Text lines of a COPY over classified tables: every field is computed as far
-            # as the stream can tell, so each line passes the check of computed columns.
+        if decision is not None and decision.tables and self.checker is not None:
+            # The rows of a COPY over classified tables: every field is computed as far as
+            # the stream can tell, so each line (each field of a binary tuple) passes the
+            # check of computed columns.
             run.copy_check = self.checker(decision.purpose)
+            run.copy_binary = body[:1] == b"\1"
         keys = len(run.subject_tables)
         layout = decision.copy_layout if decision else None
         if layout is None or not keys:
@@ -540,6 +542,8 @@ class Tracker:
         keys = len(run.subject_tables)
         layout = run.prepared.decision.copy_layout if keys and run.prepared.decision else None
         if layout is None:
+            if run.copy_binary and run.copy_check is not None:
+                return self._binary_copy(run, run.copy_check, data, start + 5, end)
             run.rows += 1
             if self._over_limit(run):
                 return b""
@@ -565,6 +569,38 @@ class Tracker:
                 else:
                     self._subject(run, position, key)
         return b"d" + _I32_PACK(len(line) + 4) + line
+
+    def _binary_copy(self, run: Run, check: Callable[[str], str], data: bytes, start: int,
+                     end: int) -> bytes | None:
+        """A CopyData of a binary COPY TO over classified tables: its tuples counted and
+        each field checked; a field with a finding becomes NULL (its type is not known,
+        so it cannot be edited). PostgreSQL sends the header with the first tuple, then
+        one tuple per message, then the trailer alone; a message that does not parse so
+        is dropped when anything in it could be a finding (the client's COPY fails: fail
+        closed), else passed."""
+        fields = _binary_fields(data, start, end)
+        if fields is None:
+            if suspect(data, start, end):
+                run.misses += 1
+                return b""
+            return None
+        tuples, cells = fields
+        run.rows += tuples
+        if tuples and self._over_limit(run):
+            return b""
+        pieces: list[bytes] | None = None
+        run_start = start
+        for cell, stop in cells:
+            if _checked(run, check, data[cell + 4:stop]) is None:
+                continue
+            pieces = pieces or []
+            pieces += (data[run_start:cell], _NULL)
+            run_start = stop
+        if pieces is None:
+            return None
+        pieces.append(data[run_start:end])
+        body = b"".join(pieces)
+        return b"d" + _I32_PACK(len(body) + 4) + body
 
     @staticmethod
     def _over_limit(run: Run) -> bool:
@@ -664,6 +700,45 @@ def _checked(run: Run, check: Callable[[str], str], value: bytes) -> bytes | Non
 def _names_end(data: bytes, bind: int) -> int:
     """Where the portal and statement names of the Bind at data[bind] end."""
     return data.find(b"\0", data.find(b"\0", bind + 5) + 1) + 1
+
+
+_BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\0"
+
+
+def _binary_fields(data: bytes, start: int, end: int
+                   ) -> tuple[int, list[tuple[int, int]]] | None:
+    """The tuples in data[start:end] (a CopyData of a binary COPY: perhaps the header
+    first, whole tuples, perhaps the trailer) and the (start, end) of each non-NULL field,
+    its length word included; None when it is not made of exactly that."""
+    pos = start
+    if data.startswith(_BINARY_SIGNATURE, pos):  # flags, then a header extension
+        if end - pos < 19:
+            return None
+        extension = _I32(data, pos + 15)[0]
+        if extension < 0:
+            return None
+        pos += 19 + extension
+    tuples, cells = 0, []
+    while pos < end:
+        if end - pos < 2:
+            return None
+        count = _I16(data, pos)[0]
+        pos += 2
+        if count < 0:  # the trailer (-1) ends the data
+            return (tuples, cells) if count == -1 and pos == end else None
+        tuples += 1
+        for _ in range(count):
+            if end - pos < 4:
+                return None
+            length = _I32(data, pos)[0]
+            if length > 0:
+                if end - pos - 4 < length:
+                    return None
+                cells.append((pos, pos + 4 + length))
+                pos += 4 + length
+            else:
+                pos += 4
+    return (tuples, cells) if pos == end else None
 
 
 def unknown_columns(body: bytes) -> tuple[tuple[int, ...], frozenset[int]]:

@@ -240,6 +240,21 @@ async def test_a_computed_column_holding_a_clear_number_is_masked(
     assert any(describe(LITERAL)[0] in line for line in logged)  # which statement: its fingerprint
 
 
+def test_binary_copy_fields_pass_the_check_too(crm_gateway: GatewayThread) -> None:
+    person = next(p for p in crm_data.customers() if not p.expired)
+    before = _stream_misses()
+    with psycopg.connect(**_params(crm_gateway, "customer_service"), autocommit=True) as conn:
+        def copy(sql: str) -> bytes:
+            with conn.cursor().copy(f"COPY ({sql}) TO STDOUT (FORMAT binary)") as stream:
+                return b"".join(bytes(chunk) for chunk in stream)
+        masked = copy("SELECT name, phone FROM customers ORDER BY id LIMIT 5")
+        assert _stream_misses() == before  # what the rewrite masked passes as it is
+        caught = copy(LITERAL.replace("$1", str(person.id)))
+    assert person.phone not in masked.decode("utf-8", "replace")
+    assert b"13812345678" not in caught and person.name.encode() in caught
+    assert _stream_misses() == before + 1  # the field with the clear number went as NULL
+
+
 def test_a_purpose_that_sees_mobiles_clear_gets_the_computed_column_as_it_is(
         crm_gateway: GatewayThread) -> None:
     person = next(p for p in crm_data.customers() if not p.expired)

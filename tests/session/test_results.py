@@ -10,7 +10,7 @@ from gateway.policy.decision import SUBJECT_ALIAS, CopyLayout, Decision
 from gateway.policy.freetext import PATTERN_ENTITIES, masker
 from gateway.policy.rules import load_rules
 from gateway.protocol import messages as m
-from gateway.protocol.buffer import i16
+from gateway.protocol.buffer import i16, i32
 from gateway.session import results
 from gateway.session.results import SUBJECT_BATCH, Tracker, column_guards
 
@@ -309,10 +309,12 @@ def test_computed_columns_of_types_without_room_for_a_number_are_not_checked() -
     assert results.unknown_columns(m.RowDescription(fields).encode()[5:]) == ((1,), frozenset())
 
 
-def _copy(decision: Decision, columns: int, *lines: bytes) -> tuple[Tracker, list]:
+def _copy(decision: Decision, columns: int, *lines: bytes,
+          binary: bool = False) -> tuple[Tracker, list]:
     tracker = Tracker(checker=lambda purpose: CHECK if purpose == "customer_service" else None)
     tracker.query("COPY ... TO STDOUT", decision, None)
-    tracker.copy_out(b"\0" + i16(columns) + i16(0) * columns)
+    code = i16(1 if binary else 0)
+    tracker.copy_out(code[1:] + i16(columns) + code * columns)
     out = [tracker.copy_data(m.CopyData(line).encode(), 0, 5 + len(line)) for line in lines]
     return tracker, out
 
@@ -333,3 +335,37 @@ def test_copy_lines_with_subject_keys_are_checked_without_the_keys() -> None:
                    m.CopyData(b"x\t138****5678\n").encode()]
     run = _finished(tracker)
     assert run.misses == 1 and run.subjects == {"public.customers": {"42", "43"}}
+
+
+AGGREGATE = Decision(sql="COPY ...", kind="copy", tables=frozenset({"public.customers"}),
+                     purpose="customer_service")
+HEADER = b"PGCOPY\n\xff\r\n\0" + i32(0) + i32(0)
+TRAILER = i16(-1)
+
+
+def _tuple(*fields: bytes | None) -> bytes:
+    return i16(len(fields)) + b"".join(i32(-1) if f is None else i32(len(f)) + f
+                                       for f in fields)
+
+
+def test_binary_copy_fields_pass_the_check_and_a_finding_becomes_null() -> None:
+    clear = "回电 13812345678".encode()
+    tracker, out = _copy(AGGREGATE, 3, HEADER + _tuple(b"x", clear, None),
+                         _tuple(b"\0\0\0\x2a", b"138****5678", b"y"), TRAILER, binary=True)
+    assert out == [m.CopyData(HEADER + _tuple(b"x", None, None)).encode(), None, None]
+    run = _finished(tracker)
+    assert run.misses == 1 and run.rows == 2  # tuples, not messages
+
+
+def test_binary_copy_data_that_does_not_parse_is_dropped_when_it_could_hold_a_finding() -> None:
+    tracker, out = _copy(AGGREGATE, 1, i16(1) + i32(99) + b"13812345678", i16(1) + i32(99),
+                         binary=True)
+    assert out == [b"", None]
+    assert _finished(tracker).misses == 1
+
+
+def test_binary_copy_of_unclassified_tables_is_not_parsed() -> None:
+    plain = Decision(sql="COPY ...", kind="copy", purpose="customer_service")
+    tracker, out = _copy(plain, 1, HEADER + _tuple("回电 13812345678".encode()), TRAILER,
+                         binary=True)
+    assert out == [None, None] and _finished(tracker).misses == 0
