@@ -115,7 +115,7 @@ class Session:
     key: BackendKeyData | None = None  # what the client knows us by
     upstream_key: BackendKeyData | None = None
     transaction: bytes = codes.IDLE
-    statements: int = 0
+    statements: int = 0  # run: simple Queries and Executes
     rows: int = 0
     started_at: float = field(default_factory=time.time)
     # Chunks to send, in order; the shell writes and empties them after every event.
@@ -415,6 +415,7 @@ class Session:
             found = self.tracker.repeated(data)
             if found is not None and self._current(found):
                 self.tracker.replay(found)  # a batch like one before (results.Repeat)
+                self.statements += 1  # its one Execute
                 self._syncs_sent += 1
                 self.to_server.append(data)
                 return
@@ -433,6 +434,7 @@ class Session:
                 self._syncs_sent += 1
                 tracker.sync()
             elif type_byte == _EXECUTE:
+                self.statements += 1
                 tracker.execute(name_at(data, pos + 5, end), self._row_limit)
             elif type_byte in _INSPECT_CLIENT:
                 replacement = (self._track(type_byte, data, pos, end)
@@ -459,10 +461,8 @@ class Session:
         if found.sql is None:
             return True
         decide = self.config.decide
-        if decide is None or decide(found.sql, self.purpose) is not found.prepared.decision:
-            return False
-        self.statements += 1
-        return True
+        return decide is not None and \
+            decide(found.sql, self.purpose) is found.prepared.decision
 
     def _track(self, type_byte: int, data: bytes, start: int, end: int) -> bytes | None:
         """Note Bind/Describe/Close for the tracker; a rewritten Bind, or None."""
@@ -529,7 +529,6 @@ class Session:
             self.tracker.query(sql, decision, self._row_limit, tag)
             return None if text is None else Query(text).encode()
         if type_byte == _PARSE:
-            self.statements += 1
             name, sql, types = parse_fields(buf, start + 5, end)
             decision, text, tag = self._statement(sql, self._syncs_sent + 1)
             self.tracker.parse(name, sql, decision, tag)

@@ -156,6 +156,7 @@ def test_a_repeated_batch_is_tracked_as_the_first_one(describe: bool) -> None:
         s.to_server.clear()
         _answer(s, fields, (value,))
     assert [r.rows for r in s.tracker.finished] == [1, 1, 1] and not s.busy
+    assert s.statements == 3  # executions (the Parse alone runs nothing), short way or long
 
 
 def _parsed_batch(sql: str, value: bytes) -> bytes:
