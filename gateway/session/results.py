@@ -297,6 +297,8 @@ class Tracker:
             bind = 0
         elif first == _PARSE_BYTE:
             bind = 1 + _I32(data, 1)[0]
+            if not 0 < bind <= len(data) - 6:  # a Parse alone, or no message at all
+                return None
             found = self._repeats.get(data[:bind])
         else:
             return None

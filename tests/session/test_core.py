@@ -6,6 +6,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.policy.decision import Decision
 from gateway.policy.rules import load_rules
@@ -217,6 +219,21 @@ def test_a_closed_statement_or_another_form_takes_the_long_way() -> None:
     assert [r.rows for r in s.tracker.finished] == [1, 1]
 
 
+def test_the_parse_of_a_repeated_batch_sent_alone_takes_the_long_way() -> None:
+    s = _extended({PLAIN.sql: PLAIN})
+    for value in (b"1", b"2"):
+        s.client_bytes(_parsed_batch(PLAIN.sql, value))
+        s.to_server.clear()
+        s.server_bytes(m.ParseComplete().encode())
+        _answer(s, (m.Field("abalance"),), (value,))
+    parse = m.Parse("", PLAIN.sql, ()).encode()
+    assert s.tracker.repeated(parse) is None and s.tracker.repeated(parse + b"B") is None
+    s.client_bytes(parse)  # its Bind and the rest in the next read
+    s.client_bytes(_parsed_batch(PLAIN.sql, b"3")[len(parse):])
+    assert s.phase == "ready" and b"".join(bytes(c) for c in s.to_server) == \
+        _parsed_batch(PLAIN.sql, b"3")
+
+
 def test_a_parse_of_another_statement_before_the_bind_is_not_repeated() -> None:
     s = _extended({PLAIN.sql: PLAIN})
     _prepare(s, PLAIN.sql)  # s1
@@ -228,3 +245,18 @@ def test_a_parse_of_another_statement_before_the_bind_is_not_repeated() -> None:
         _answer(s, (m.Field("abalance"),), (b"1",))
     assert s.tracker.repeated(batch) is None  # its Parse must be tracked each time
     assert [r.rows for r in s.tracker.finished] == [1, 1] and not s.busy
+
+
+@settings(max_examples=300, deadline=None)
+@given(tail=st.binary(max_size=40), cut=st.integers(min_value=0, max_value=120))
+def test_any_bytes_are_a_remembered_batch_or_not_never_an_error(tail: bytes, cut: int) -> None:
+    s = _extended({PLAIN.sql: PLAIN})
+    _prepare(s, PLAIN.sql)
+    for batch in (_parsed_batch(PLAIN.sql, b"1"), _batch(b"1")):
+        s.client_bytes(batch)
+        s.to_server.clear()
+        _answer(s, (m.Field("abalance"),), (b"1",))
+    for known in (_parsed_batch(PLAIN.sql, b"2"), _batch(b"2")):
+        data = known[:cut] + tail
+        found = s.tracker.repeated(data)
+        assert found is None or data.endswith(found.tail)
