@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from gateway.detect.checksums import id_card_check_char, luhn_check_digit
 from gateway.policy.decision import SUBJECT_ALIAS, CopyLayout, Decision
 from gateway.policy.freetext import PATTERN_ENTITIES, masker
@@ -369,3 +372,10 @@ def test_binary_copy_of_unclassified_tables_is_not_parsed() -> None:
     tracker, out = _copy(plain, 1, HEADER + _tuple("回电 13812345678".encode()), TRAILER,
                          binary=True)
     assert out == [None, None] and _finished(tracker).misses == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(payload=st.binary(max_size=64))
+def test_any_binary_copy_data_is_checked_or_dropped_never_an_error(payload: bytes) -> None:
+    tracker, (out,) = _copy(AGGREGATE, 2, payload, binary=True)
+    assert out is None or out == b"" or out.startswith(b"d")
