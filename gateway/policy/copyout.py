@@ -1,8 +1,9 @@
 """COPY ... TO STDOUT: whether its rows can carry the subject keys the session strips.
 
 Text and CSV lines can: the key goes last, hex-encoded, so the session finds it after the
-line's last delimiter whatever the other fields hold. Binary rows, and options this does
-not know, stay unattributed (the ledger has their row count, not their customers).
+line's last delimiter whatever the other fields hold. Binary tuples can too: the key is
+their last field. Options this does not know stay unattributed (the ledger has their row
+count, not their customers).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ def copy_layout(options: list[dict] | None) -> CopyLayout | None:
             header = _truth(arg)
         elif name not in _HARMLESS:
             return None
+    if fmt == "binary":  # delimiters, quotes and headers are errors in binary COPY
+        return None if delimiter or header or quote != '"' else CopyLayout(b"", binary=True)
     if fmt not in ("text", "csv"):
         return None
     delimiter = delimiter or ("\t" if fmt == "text" else ",")

@@ -41,14 +41,15 @@ class Refusal:
 
 @dataclass(frozen=True)
 class CopyLayout:
-    """The rows of a COPY ... TO STDOUT in text or CSV format whose rewrite appended subject
-    keys: each key is the last field of the line, hex-encoded (so no delimiter or quote can
-    appear in it), quoted when quote is set and the field is; header: the first line names
-    the columns."""
+    """The rows of a COPY ... TO STDOUT whose rewrite appended subject keys, hex-encoded:
+    in text or CSV format each key is the last field of the line (no delimiter or quote
+    can appear in it), quoted when quote is set and the field is; header: the first line
+    names the columns. binary: the keys are the last fields of each binary tuple."""
 
     delimiter: bytes
     quote: bytes | None = None
     header: bool = False
+    binary: bool = False
 
     def split(self, line: bytes, keys: int) -> tuple[bytes, list[bytes]]:
         """(the line without its last `keys` fields, those fields as they were encoded)."""
@@ -120,7 +121,7 @@ class Decision:
         the rows its FETCHes will return; the session applies them to each FETCH from it.
     fetches: the cursor a single FETCH statement reads from (None for anything else).
     copy_layout: set when a COPY ... TO STDOUT returns subject_columns (see CopyLayout):
-        the session strips them from CopyOutResponse and every CopyData line.
+        the session strips them from CopyOutResponse and every CopyData (line or tuple).
     """
 
     sql: str | None

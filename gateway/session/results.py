@@ -518,12 +518,12 @@ class Tracker:
             return None
         run: Run = head[1]
         decision = run.prepared.decision
+        run.copy_binary = body[:1] == b"\1"
         if decision is not None and decision.tables and self.checker is not None:
             # The rows of a COPY over classified tables: every field is computed as far as
             # the stream can tell, so each line (each field of a binary tuple) passes the
             # check of computed columns.
             run.copy_check = self.checker(decision.purpose)
-            run.copy_binary = body[:1] == b"\1"
         keys = len(run.subject_tables)
         layout = decision.copy_layout if decision else None
         if layout is None or not keys:
@@ -543,9 +543,9 @@ class Tracker:
         run: Run = head[1]
         keys = len(run.subject_tables)
         layout = run.prepared.decision.copy_layout if keys and run.prepared.decision else None
+        if run.copy_binary:
+            return self._binary_copy(run, data, start + 5, end, keys if layout else 0)
         if layout is None:
-            if run.copy_binary and run.copy_check is not None:
-                return self._binary_copy(run, run.copy_check, data, start + 5, end)
             run.rows += 1
             if self._over_limit(run):
                 return b""
@@ -572,37 +572,56 @@ class Tracker:
                     self._subject(run, position, key)
         return b"d" + _I32_PACK(len(line) + 4) + line
 
-    def _binary_copy(self, run: Run, check: Callable[[str], str], data: bytes, start: int,
-                     end: int) -> bytes | None:
-        """A CopyData of a binary COPY TO over classified tables: its tuples counted and
-        each field checked; a field with a finding becomes NULL (its type is not known,
-        so it cannot be edited). PostgreSQL sends the header with the first tuple, then
-        one tuple per message, then the trailer alone; a message that does not parse so
-        is dropped when anything in it could be a finding (the client's COPY fails: fail
-        closed), else passed."""
-        fields = _binary_fields(data, start, end)
-        if fields is None:
-            if suspect(data, start, end):
+    def _binary_copy(self, run: Run, data: bytes, start: int, end: int,
+                     keys: int) -> bytes | None:
+        """A CopyData of a binary COPY TO: its tuples counted, their last `keys` fields
+        read as subject keys and cut off, and, over classified tables, every other field
+        checked (a finding goes as NULL: its type is not known, so it cannot be edited).
+        PostgreSQL sends the header with the first tuple, then one tuple per message, then
+        the trailer alone; a message not made so is dropped when it could hold a finding
+        or keys (the client's COPY fails: fail closed), else passed."""
+        check = run.copy_check
+        tuples = _binary_tuples(data, start, end)
+        if tuples is None or any(len(fields) < keys for _, fields in tuples):
+            if keys or (check is not None and suspect(data, start, end)):
                 run.misses += 1
                 return b""
             return None
-        tuples, cells = fields
-        run.rows += tuples
+        run.rows += len(tuples)
         if tuples and self._over_limit(run):
             return b""
-        pieces: list[bytes] | None = None
+        pieces: list[bytes] = []
         run_start = start
-        for cell, stop in cells:
-            if _checked(run, check, data[cell + 4:stop]) is None:
-                continue
-            pieces = pieces or []
-            pieces += (data[run_start:cell], _NULL)
-            run_start = stop
-        if pieces is None:
+        for count_at, fields in tuples:
+            shown = len(fields) - keys
+            if keys:
+                self._binary_keys(run, data, fields[shown:])
+                pieces += (data[run_start:count_at], I16.pack(shown))
+                run_start = count_at + 2
+            for cell, stop, null in fields[:shown] if check is not None else ():
+                if not null and _checked(run, check, data[cell + 4:stop]) is not None:
+                    pieces += (data[run_start:cell], _NULL)
+                    run_start = stop
+            if keys:
+                cut = fields[shown][0]  # the keys: not sent
+                pieces.append(data[run_start:cut])
+                run_start = fields[-1][1]
+        if not pieces:
             return None
         pieces.append(data[run_start:end])
         body = b"".join(pieces)
         return b"d" + _I32_PACK(len(body) + 4) + body
+
+    def _binary_keys(self, run: Run, data: bytes, fields: list[tuple[int, int, bool]]) -> None:
+        for position, (cell, stop, null) in enumerate(fields):
+            if null:
+                continue
+            try:
+                key = bytes.fromhex(data[cell + 4:stop].decode("ascii"))
+            except ValueError:
+                run.misses += 1  # not a key of ours: the tuple still goes without it
+            else:
+                self._subject(run, position, key.decode("utf-8", "replace"))
 
     @staticmethod
     def _over_limit(run: Run) -> bool:
@@ -707,11 +726,12 @@ def _names_end(data: bytes, bind: int) -> int:
 _BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\0"
 
 
-def _binary_fields(data: bytes, start: int, end: int
-                   ) -> tuple[int, list[tuple[int, int]]] | None:
-    """The tuples in data[start:end] (a CopyData of a binary COPY: perhaps the header
-    first, whole tuples, perhaps the trailer) and the (start, end) of each non-NULL field,
-    its length word included; None when it is not made of exactly that."""
+def _binary_tuples(data: bytes, start: int, end: int
+                   ) -> list[tuple[int, list[tuple[int, int, bool]]]] | None:
+    """The tuples in data[start:end], a CopyData of a binary COPY (perhaps the header
+    first, whole tuples, perhaps the trailer last): for each, where its field count is
+    and its fields as (start, end, NULL or not), each field's length word included; None
+    when it is not made of exactly that."""
     pos = start
     if data.startswith(_BINARY_SIGNATURE, pos):  # flags, then a header extension
         if end - pos < 19:
@@ -720,27 +740,26 @@ def _binary_fields(data: bytes, start: int, end: int
         if extension < 0:
             return None
         pos += 19 + extension
-    tuples, cells = 0, []
+    tuples = []
     while pos < end:
         if end - pos < 2:
             return None
-        count = _I16(data, pos)[0]
+        count_at, count = pos, _I16(data, pos)[0]
         pos += 2
         if count < 0:  # the trailer (-1) ends the data
-            return (tuples, cells) if count == -1 and pos == end else None
-        tuples += 1
+            return tuples if count == -1 and pos == end else None
+        fields = []
         for _ in range(count):
             if end - pos < 4:
                 return None
             length = _I32(data, pos)[0]
-            if length > 0:
-                if end - pos - 4 < length:
-                    return None
-                cells.append((pos, pos + 4 + length))
-                pos += 4 + length
-            else:
-                pos += 4
-    return (tuples, cells) if pos == end else None
+            stop = pos + 4 + max(length, 0)
+            if stop > end:
+                return None
+            fields.append((pos, stop, length < 0))
+            pos = stop
+        tuples.append((count_at, fields))
+    return tuples if pos == end else None
 
 
 def unknown_columns(body: bytes) -> tuple[tuple[int, ...], frozenset[int]]:

@@ -210,18 +210,26 @@ def test_rows_fetched_from_a_cursor_reach_the_ledger(audited) -> None:
         row[0] for page in pages for row in page)
 
 
-def test_lines_copied_out_reach_the_ledger(audited) -> None:
+@pytest.mark.parametrize("fmt", ["csv", "binary"])
+def test_lines_copied_out_reach_the_ledger(audited, fmt: str) -> None:
     gw, state, _ = audited
-    with psycopg.connect(conninfo(gw), application_name="copy export") as conn, \
+    app = f"copy export {fmt}"
+    with psycopg.connect(conninfo(gw), application_name=app) as conn, \
             conn.cursor().copy("COPY (SELECT id, phone FROM customers WHERE id < 900000 "
-                               "ORDER BY id LIMIT 150) TO STDOUT WITH (FORMAT csv)") as copy:
-        lines = b"".join(bytes(block) for block in copy).decode().splitlines()
-    ids = {line.split(",")[0] for line in lines}
+                               f"ORDER BY id LIMIT 150) TO STDOUT WITH (FORMAT {fmt})") as copy:
+        if fmt == "binary":
+            copy.set_types(["int8", "text"])
+            rows = [(str(i), phone) for i, phone in copy.rows()]
+        else:
+            lines = b"".join(bytes(block) for block in copy).decode().splitlines()
+            rows = [tuple(line.split(",")) for line in lines]
+    ids = {row[0] for row in rows}
     audit = _wait_for(state, "SELECT seq, rows, subjects FROM privacy_gateway.audit_log "
-                             "WHERE application_name = 'copy export' AND statement LIKE 'COPY%'")
-    assert len(lines) == len(ids) == 150
+                             f"WHERE application_name = '{app}' AND statement LIKE 'COPY%'")
+    assert len(rows) == len(ids) == 150
     assert [(a[1], a[2]) for a in audit] == [(150, 150)]
     ledger = _wait_for(state, "SELECT subjects FROM privacy_gateway.exposure WHERE session_id = "
                               "(SELECT session_id FROM privacy_gateway.audit_log WHERE seq = "
                               f"{audit[0][0]} LIMIT 1) AND table_name = 'public.customers'")
     assert {s for (keys,) in ledger for s in keys} == ids
+    assert all("*" in phone for _, phone in rows)  # masked, the subject key cut off

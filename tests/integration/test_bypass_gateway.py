@@ -244,13 +244,16 @@ def test_binary_copy_fields_pass_the_check_too(crm_gateway: GatewayThread) -> No
     person = next(p for p in crm_data.customers() if not p.expired)
     before = _stream_misses()
     with psycopg.connect(**_params(crm_gateway, "customer_service"), autocommit=True) as conn:
-        def copy(sql: str) -> bytes:
-            with conn.cursor().copy(f"COPY ({sql}) TO STDOUT (FORMAT binary)") as stream:
-                return b"".join(bytes(chunk) for chunk in stream)
-        masked = copy("SELECT name, phone FROM customers ORDER BY id LIMIT 5")
+        copy_sql = ("COPY (SELECT name, phone FROM customers ORDER BY id LIMIT 5) "
+                    "TO STDOUT (FORMAT binary)")
+        with conn.cursor().copy(copy_sql) as copy:
+            copy.set_types(["text", "text"])  # the subject keys the rewrite added: cut off
+            masked = list(copy.rows())
         assert _stream_misses() == before  # what the rewrite masked passes as it is
-        caught = copy(LITERAL.replace("$1", str(person.id)))
-    assert person.phone not in masked.decode("utf-8", "replace")
+        with conn.cursor().copy(f"COPY ({LITERAL.replace('$1', str(person.id))}) "
+                                "TO STDOUT (FORMAT binary)") as copy:
+            caught = b"".join(bytes(chunk) for chunk in copy)
+    assert len(masked) == 5 and all(len(row) == 2 and "*" in row[1] for row in masked)
     assert b"13812345678" not in caught and person.name.encode() in caught
     assert _stream_misses() == before + 1  # the field with the clear number went as NULL
 

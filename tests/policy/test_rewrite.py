@@ -182,7 +182,9 @@ def test_a_cursor_query_carries_its_subject_keys(sql: str, declares: tuple,
      CopyLayout(b",", b'"', True)),
     ("COPY customers (id, phone) TO STDOUT CSV DELIMITER ';' QUOTE '|' FORCE QUOTE *",
      CopyLayout(b";", b"|")),
-    ("COPY customers TO STDOUT WITH (FORMAT binary)", None),  # its keys could not be read
+    ("COPY customers TO STDOUT WITH (FORMAT binary)", CopyLayout(b"", binary=True)),
+    ("COPY customers TO STDOUT BINARY", CopyLayout(b"", binary=True)),
+    ("COPY customers TO STDOUT WITH (FORMAT binary, HEADER)", None),  # an error anyway
     ("COPY customers TO STDOUT WITH (DELIMITER 'a')", None),  # a hex digit
     ("COPY (SELECT phone FROM customers UNION SELECT 'x') TO STDOUT", None),
     ("COPY (SELECT count(*) FROM customers) TO STDOUT", None),

@@ -367,11 +367,34 @@ def test_binary_copy_data_that_does_not_parse_is_dropped_when_it_could_hold_a_fi
     assert _finished(tracker).misses == 1
 
 
-def test_binary_copy_of_unclassified_tables_is_not_parsed() -> None:
+def test_binary_copy_of_unclassified_tables_passes_untouched() -> None:
     plain = Decision(sql="COPY ...", kind="copy", purpose="customer_service")
     tracker, out = _copy(plain, 1, HEADER + _tuple("回电 13812345678".encode()), TRAILER,
                          binary=True)
-    assert out == [None, None] and _finished(tracker).misses == 0
+    run = _finished(tracker)
+    assert out == [None, None] and run.misses == 0 and run.rows == 1
+
+
+def test_binary_copy_tuples_with_subject_keys_go_without_them() -> None:
+    keyed = replace(SUBJECT, kind="copy", copy_layout=CopyLayout(b"", binary=True))
+    tracker = Tracker(checker=lambda purpose: CHECK)
+    tracker.query("COPY ... TO STDOUT", keyed, None)
+    response = tracker.copy_out(b"\1" + i16(3) + i16(1) * 3)
+    assert response == m.CopyOutResponse(1, (1, 1)).encode()
+    out = [tracker.copy_data(raw, 0, len(raw)) for raw in (
+        m.CopyData(HEADER + _tuple(b"x", b"13812345678", b"42".hex().encode())).encode(),
+        m.CopyData(_tuple(None, b"138****5678", None)).encode(),
+        m.CopyData(TRAILER).encode())]
+    assert out == [m.CopyData(HEADER + _tuple(b"x", None)).encode(),
+                   m.CopyData(_tuple(None, b"138****5678")).encode(), None]
+    run = _finished(tracker)
+    assert run.rows == 2 and run.misses == 1 and run.subjects == {"public.customers": {"42"}}
+
+
+def test_binary_copy_data_that_does_not_parse_is_dropped_when_it_has_keys() -> None:
+    keyed = replace(SUBJECT, kind="copy", copy_layout=CopyLayout(b"", binary=True))
+    tracker, out = _copy(keyed, 2, i16(2) + i32(1) + b"x", binary=True)
+    assert out == [b""] and _finished(tracker).misses == 1
 
 
 @settings(max_examples=300, deadline=None)
