@@ -53,6 +53,12 @@ def facts(decision: Decision | None) -> Facts:
                  refusal.message if refusal else None, verdict, decision.exposure, tables)
 
 
+def _missed(cells: int) -> str:
+    # The result stream caught what the rewrite let through (see results.Checks): the
+    # record says so, for whoever investigates the statement.
+    return f"rewrite miss: the result stream masked {cells} value(s)"
+
+
 _PLAIN = {(verdict, exposure): Facts(None, None, None, verdict, exposure, {})
           for verdict in ("allow", "rewrite")
           for exposure in ("rows", "aggregate", "unknown", "none")}
@@ -87,7 +93,7 @@ class SessionAccounting:
         ts = time.time_ns() // 1000
         seq = self.accounting.auditor.submit_entry((
             STATEMENT, ts, who, describe(run.sql), known.objects, run.rows,
-            run.subject_count, verdict, known.reason,
+            run.subject_count, verdict, _missed(run.misses) if run.misses else known.reason,
             round(duration * 1000, 3), run.sqlstate))
         metering = self.accounting.metering
         exposed = (known.tables or subjects) and known.exposure != "none"

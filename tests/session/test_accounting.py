@@ -96,6 +96,12 @@ def test_masked_read_has_objects_and_one_ledger_row():
                                               False)
 
 
+def test_a_rewrite_miss_is_the_reason_in_the_record():
+    _, _, (row,) = _account(_run(MASKED.sql, MASKED, misses=2))
+    assert row["decision"] == "rewrite"
+    assert row["reason"] == "rewrite miss: the result stream masked 2 value(s)"
+
+
 def test_refused_and_failed_statements_and_the_canary():
     refused = Decision(sql=None, refusal=Refusal("42501", "column id_no is not allowed"))
     writer, alerts, rows = _account(
