@@ -476,10 +476,10 @@ class Session:
             if prepared is None or decision is None or not decision.tables:
                 tracker.bind(portal, prepared, False)
                 lead = self._lead  # a Parse of this very statement just before it
-                if prepared is not None and (start == 0 or lead is not None and lead[:2] == (
-                        start, statement)):
-                    tracker.remember(data, start, end, portal, statement, prepared,
-                                     lead[2] if start and lead else None)
+                if prepared is not None and start == 0:
+                    tracker.remember(data, start, end, portal, statement, prepared)
+                elif prepared is not None and lead is not None and lead[:2] == (start, statement):
+                    tracker.remember(data, start, end, portal, statement, prepared, lead[2])
                 return None
             if decision.purpose != self.purpose:
                 # Rewritten for another purpose: running it now would show that purpose's view.

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import struct
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -93,7 +93,8 @@ class Repeat:
     """A batch that a client sends again and again for a prepared statement that reads no
     classified table: Bind, perhaps Describe of its portal, Execute, Sync, with only the
     parameters changing. Its tracking is the same each time, so the tracker worked it out
-    once; the same bytes around new parameters are then tracked at once (Tracker.repeat)."""
+    once; the same bytes around new parameters are then tracked at once (Tracker.repeated,
+    Tracker.replay)."""
 
     statement: str
     portal: str
@@ -190,7 +191,7 @@ class Tracker:
     _cursors: dict[str, Decision | None] = field(default_factory=dict)
     # RowDescription body -> (computed columns, those of them opaque in binary)
     _unknown: dict[bytes, tuple[tuple[int, ...], frozenset[int]]] = field(default_factory=dict)
-    # Bind head (portal and statement name, each with its zero byte) -> Repeat
+    # a Repeat by its leading Parse, or by its Bind head (see Repeat.head) when it has none
     _repeats: dict[bytes, Repeat] = field(default_factory=dict)
 
     # ------------------------------------------------------------ what the client sent
@@ -314,6 +315,7 @@ class Tracker:
         self._portals[found.portal] = (prepared, False)
         if found.describe:
             queue.append(("describe", prepared))
+        # (as _run makes it for a statement that reads no classified table, one call less)
         queue.append(("run", Run(prepared, self.clock(), None, False, prepared.guards)))
         queue.append(_SYNC)
 
@@ -563,13 +565,7 @@ class Tracker:
             run.rows += 1
             if self._over_limit(run):
                 return b""
-            for position, field in enumerate(fields):
-                try:
-                    key = bytes.fromhex(field.decode("ascii")).decode("utf-8", "replace")
-                except ValueError:
-                    run.misses += 1  # not a key of ours: the line still goes without it
-                else:
-                    self._subject(run, position, key)
+            self._hex_keys(run, fields)
         return b"d" + _I32_PACK(len(line) + 4) + line
 
     def _binary_copy(self, run: Run, data: bytes, start: int, end: int,
@@ -595,7 +591,8 @@ class Tracker:
         for count_at, fields in tuples:
             shown = len(fields) - keys
             if keys:
-                self._binary_keys(run, data, fields[shown:])
+                self._hex_keys(run, [None if null else data[cell + 4:stop]
+                                     for cell, stop, null in fields[shown:]])
                 pieces += (data[run_start:count_at], I16.pack(shown))
                 run_start = count_at + 2
             for cell, stop, null in fields[:shown] if check is not None else ():
@@ -612,16 +609,18 @@ class Tracker:
         body = b"".join(pieces)
         return b"d" + _I32_PACK(len(body) + 4) + body
 
-    def _binary_keys(self, run: Run, data: bytes, fields: list[tuple[int, int, bool]]) -> None:
-        for position, (cell, stop, null) in enumerate(fields):
-            if null:
+    def _hex_keys(self, run: Run, fields: Sequence[bytes | None]) -> None:
+        """The subject keys of one COPY row, hex-encoded as the rewrite wrote them (None:
+        NULL, no subject)."""
+        for position, encoded in enumerate(fields):
+            if encoded is None:
                 continue
             try:
-                key = bytes.fromhex(data[cell + 4:stop].decode("ascii"))
+                key = bytes.fromhex(encoded.decode("ascii")).decode("utf-8", "replace")
             except ValueError:
-                run.misses += 1  # not a key of ours: the tuple still goes without it
+                run.misses += 1  # not a key of ours: the row still goes without it
             else:
-                self._subject(run, position, key.decode("utf-8", "replace"))
+                self._subject(run, position, key)
 
     @staticmethod
     def _over_limit(run: Run) -> bool:
