@@ -55,11 +55,7 @@ class ClientConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         try:
-            if self.tls is None:  # the common case, without a call more
-                self.session.client_bytes(data)
-                self.flush()
-            else:
-                self._received(data)
+            self._received(data)
         except Exception:  # noqa: BLE001 - one broken session must not hang or spread
             self.crashed()
 
@@ -116,10 +112,7 @@ class ClientConnection(asyncio.Protocol):
             self._held.extend(session.to_client)
             session.to_client = []
         elif session.to_client:
-            if self.tls is None and not self.transport.is_closing():
-                _send(self.transport, session.to_client)  # _write's common case
-            else:
-                self._write(session.to_client)
+            self._write(session.to_client)
             session.to_client = []
         if session.to_server and self.upstream and self.upstream.ready:
             _send(self.upstream.transport, session.to_server)
