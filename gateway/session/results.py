@@ -26,6 +26,11 @@ from gateway.policy.freetext import suspect
 from gateway.protocol.buffer import I16, I32
 from gateway.protocol.messages import Describe, ErrorResponse, Execute, RowDescription, Sync
 
+try:  # the compiled DataRow path; without a C compiler at install, _rewrite_row does it
+    from gateway.session import datarows
+except ImportError:  # pragma: no cover - depends on the install
+    datarows = None
+
 _I16, _I32 = I16.unpack_from, I32.unpack_from
 _HEADER = struct.Struct("!ih").pack  # DataRow length, then its column count
 _I32_PACK = I32.pack
@@ -116,7 +121,7 @@ class Run:
     __slots__ = ("prepared", "sql", "started", "row_limit", "binary_subjects", "guards",
                  "rows", "subjects", "handed_over", "sqlstate", "tag", "cut", "misses", "plain",
                  "scans", "subject_tables", "touched", "copy_header", "checks", "always",
-                 "copy_check", "copy_binary")
+                 "copy_check", "copy_binary", "kinds", "sinks", "cell")
 
     def __init__(self, prepared: Prepared, started: float, row_limit: int | None = None,
                  binary_subjects: bool = False, guards: tuple[int, ...] = (),
@@ -140,6 +145,10 @@ class Run:
         self.copy_header = False  # a COPY TO's header line is still to come
         self.copy_check: Callable[[str], str] | None = None  # see Tracker.copy_out
         self.copy_binary = False  # copy_check applies to the fields of binary tuples
+        # for the compiled DataRow path, made at the first row (see Tracker._compiled):
+        self.kinds: bytes | None = None  # what to do with each visible cell
+        self.sinks: tuple[set[str], ...] | None = None  # the set of each subject key column
+        self.cell: Callable[[int, bytes], bytes | None] | None = None
         self.update()
 
     @property
@@ -160,6 +169,7 @@ class Run:
                         else self.always)
         self.plain = not (self.subject_tables or guards or scans or checks
                           or self.row_limit is not None)
+        self.kinds = None
 
     def learn(self, prepared: Prepared) -> None:
         """What the statement's RowDescription taught: guarded and checked columns."""
@@ -437,7 +447,44 @@ class Tracker:
             return b""
         if not (run.subject_tables or run.guards or run.scans or run.checks):
             return None
+        if datarows is not None:
+            if run.kinds is None:
+                self._compiled(run, _I16(data, start + 5)[0])
+            try:
+                row, full = datarows.rewrite(data, start, end, run.kinds, run.sinks,
+                                             run.binary_subjects, run.cell, SUBJECT_BATCH)
+            except datarows.Malformed:
+                pass  # not the row the statement described: the Python path copes
+            else:
+                if full:
+                    self._hand_over(run)
+                return row
         return self._rewrite_row(run, data, start, end)
+
+    def _compiled(self, run: Run, count: int) -> None:
+        """What the compiled path needs for the rows of run with count cells (see
+        datarows.rewrite); a row with another count goes the Python way."""
+        keep = max(count - len(run.subject_tables), 0)
+        kinds = bytearray(keep)
+        if run.checks is not None:
+            for i in run.checks.positions:
+                if i < keep:
+                    kinds[i] = datarows.CHECK
+        for i, scan in run.scans.items():
+            if i < keep:
+                kinds[i] = datarows.SCAN if getattr(scan, "digit_gated", False) \
+                    else datarows.SCAN_ALWAYS
+        for i in run.guards:
+            if i < keep:
+                kinds[i] = datarows.GUARD
+        run.kinds = bytes(kinds)
+        run.cell = lambda i, value: self._cell(run, i, value)
+        self._sinks(run)
+
+    @staticmethod
+    def _sinks(run: Run) -> None:
+        subjects = run.subjects
+        run.sinks = tuple(subjects.setdefault(table, set()) for table in run.subject_tables)
 
     def _rewrite_row(self, run: Run, data: bytes, start: int, end: int) -> bytes:
         # Untouched cells travel as slices of the original row; only guarded and scanned
@@ -491,6 +538,8 @@ class Tracker:
         self.batches.append((run, run.subjects))
         run.handed_over += sum(len(keys) for keys in run.subjects.values())
         run.subjects = {}
+        if run.sinks is not None:
+            self._sinks(run)
 
     @staticmethod
     def _cell(run: Run, i: int, value: bytes) -> bytes | None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +24,19 @@ SUBJECT = Decision(sql="SELECT ...", kind="select", tables=frozenset({"public.cu
                    purpose="customer_service")
 RULES_FILE = Path(__file__).resolve().parents[2] / "rules" / "customers.yaml"
 FIELDS = (m.Field("name"), m.Field("phone"), m.Field(SUBJECT_ALIAS))
+
+
+@pytest.fixture(autouse=True, params=["compiled", "python"])
+def _datarow_path(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test here on both DataRow paths (see gateway/session/datarows.pyx)."""
+    if request.param == "compiled" and results.datarows is None:
+        pytest.skip("compiled DataRow path not built (no C compiler at install)")
+    if request.param == "python":
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(results, "datarows", None)
+            yield
+    else:
+        yield
 
 
 def _row(*values: bytes | None) -> bytes:

@@ -1,0 +1,132 @@
+"""The compiled DataRow path (gateway/session/datarows.pyx) against its Python twin."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gateway.policy.decision import SUBJECT_ALIAS, Decision
+from gateway.policy.freetext import PATTERN_ENTITIES, masker
+from gateway.policy.rules import load_rules
+from gateway.protocol import messages as m
+from gateway.session import results
+from gateway.session.freetext import text_masker
+from gateway.session.results import Tracker
+from tests.session.test_results import RULES_FILE
+
+datarows = results.datarows
+compiled = pytest.mark.skipif(datarows is None,
+                              reason="compiled DataRow path not built (no C compiler at install)")
+RULES = load_rules(RULES_FILE)
+CHECK = masker(PATTERN_ENTITIES, RULES, validated=True)
+SCANNED = ("CN_MOBILE", "CN_ID_CARD", "CN_BANK_CARD", "EMAIL_ADDRESS")
+TABLES = ("public.customers", "public.orders")
+# pieces of text that sit on the edges of what the maskers and the gate look for
+PIECES = ("1", "138", "1234567", "0000012345", "13812345678", "110105199001011234",
+          "6222021234567890123", "@", "a", "u1@example.cn", " ", "-", ".", "/", "(", "）",
+          "－", "—", "·", "\u3000", "０", "１３８", "号", "客户来电", "*", "138****5678", "X")
+
+
+@cache
+def _text_masker(entities: tuple[str, ...]):
+    return text_masker(entities, RULES)
+
+
+def test_the_compiled_path_is_built_where_required() -> None:
+    # CI sets PGW_REQUIRE_COMPILED: there a missing build is a failure, not a skip
+    if os.environ.get("PGW_REQUIRE_COMPILED"):
+        assert datarows is not None
+
+
+texts = st.lists(st.sampled_from(PIECES), max_size=8).map("".join)
+cells = st.one_of(st.none(), texts.map(str.encode))
+# per visible column: plain table column, guarded, computed (checked) or free text (scanned)
+KINDS = ("plain", "guarded", "computed", "scanned")
+
+
+def _tracker(kinds: list[str], keys: int, binary: bool) -> Tracker:
+    guarded = tuple(i for i, k in enumerate(kinds) if k == "guarded")
+    decision = Decision(
+        sql="SELECT ...", kind="select", tables=frozenset(TABLES),
+        subject_columns=TABLES[:keys], purpose="customer_service",
+        scan_columns=tuple((i, SCANNED) for i, k in enumerate(kinds) if k == "scanned"))
+    tracker = Tracker(row_guards=lambda body: guarded, maskers=_text_masker,
+                      checker=lambda purpose: CHECK)
+    tracker.parse("", "SELECT ...", decision)
+    tracker.bind("", tracker.prepared(""), binary)
+    tracker.execute("", None)
+    fields = [m.Field(f"c{i}", table_oid=0 if k == "computed" else 16384, column=i + 1)
+              for i, k in enumerate(kinds)]
+    fields += [m.Field(SUBJECT_ALIAS, table_oid=16384, column=1)] * keys
+    tracker.row_description(m.RowDescription(tuple(fields)).encode()[5:])
+    return tracker
+
+
+def _feed(tracker: Tracker, rows: list[bytes]) -> tuple[list[bytes], dict, int]:
+    out = []
+    for raw in rows:
+        sent = tracker.data_row(raw, 0, len(raw))
+        out.append(raw if sent is None else sent)
+    tracker.command_complete(b"SELECT 1\0")
+    tracker.ready()
+    run = tracker.finished[-1]
+    subjects = {t: keys for t, keys in run.subjects.items() if keys}
+    return out, subjects, run.misses
+
+
+@compiled
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=6),
+       keys=st.integers(0, 2), binary=st.booleans(), data=st.data())
+def test_compiled_rows_are_the_python_rows(kinds, keys, binary, data) -> None:
+    key = (st.binary(min_size=8, max_size=8) if binary
+           else st.integers(1, 10**12).map(lambda n: str(n).encode()))
+    rows = [m.DataRow(tuple(data.draw(st.lists(cells, min_size=len(kinds),
+                                                max_size=len(kinds))))
+                      + tuple(data.draw(st.lists(st.one_of(st.none(), key), min_size=keys,
+                                                 max_size=keys)))).encode()
+            for _ in range(data.draw(st.integers(1, 4)))]
+    fast = _feed(_tracker(kinds, keys, binary), rows)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(results, "datarows", None)
+        slow = _feed(_tracker(kinds, keys, binary), rows)
+    assert fast == slow
+
+
+@compiled
+@settings(max_examples=400, deadline=None)
+@given(text=texts)
+def test_a_text_the_gate_passes_over_is_one_the_masker_leaves_alone(text: str) -> None:
+    if not datarows.may_hold_entity(text.encode()):
+        assert _text_masker(SCANNED)(text) == text
+
+
+@compiled
+@pytest.mark.parametrize(("text", "expected"), [
+    ("客户来电咨询订单物流，已解答", False),
+    ("订单号 0000012345 退货已受理", False),  # one plain run under eleven digits
+    ("回拨 123456", False),
+    ("回拨号码13912345678", True),
+    ("订单 0000012345 和 12", True),  # two runs: the residue check decides
+    ("电话 １３８１２３４５６７８", True),  # full-width digits
+    ("邮箱 c1@mail.cn", True),
+])
+def test_the_gate_of_free_text(text: str, expected: bool) -> None:
+    assert datarows.may_hold_entity(text.encode()) is expected
+
+
+@compiled
+def test_a_row_that_is_not_what_the_statement_described_goes_the_python_way() -> None:
+    tracker = _tracker(["scanned", "plain"], 1, False)
+    longer = m.DataRow((b"13812345678", b"x", b"y", b"42")).encode()  # one cell too many
+    with pytest.raises(datarows.Malformed):
+        datarows.rewrite(longer, 0, len(longer), b"\2\0", (set(),), False, None, 10)
+    out = tracker.data_row(longer, 0, len(longer))
+    assert m.decode(b"D", out[5:], True).values == (b"138****5678", b"x", b"y")
+    cut = m.DataRow((b"x", b"y", b"42")).encode()[:-1]
+    with pytest.raises(datarows.Malformed):
+        datarows.rewrite(cut, 0, len(cut), b"\0\0", (set(),), False, None, 10)
