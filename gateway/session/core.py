@@ -198,6 +198,8 @@ class Session:
             type_byte = data[pos]
             if type_byte == _DATA_ROW:
                 replacement = data_row(data, pos, end)
+                if replacement is not None and tracker.rows_end:
+                    end, tracker.rows_end = tracker.rows_end, 0  # rows taken at once
             elif type_byte == _COMMAND_COMPLETE:
                 replacement = tracker.command_complete(data[pos + 5:end])
             elif type_byte == _READY:

@@ -2,7 +2,8 @@
 """DataRows of a statement over classified tables, rewritten in one compiled pass.
 
 The same work as results.Tracker._rewrite_row, which stays the reference and the path
-taken when this module is not built: walk the cells, read the subject keys at the end
+taken when this module is not built, over all the rows that follow each other in what
+the server sent (one call for a few hundred rows, not one each): walk the cells, read the subject keys at the end
 into their sets and cut them off, hand the cells that may need masking to Python, and
 rebuild the row from slices. Most cells need nothing: a guarded cell always goes to
 Python, a free-text cell only when its bytes may hold a number or an e-mail address
@@ -15,6 +16,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from cpython.set cimport PySet_Add, PySet_GET_SIZE
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport int32_t, int64_t, uint32_t
+from libc.stdlib cimport free, realloc
 from libc.string cimport memcpy
 
 # What rewrite() does with a visible cell, one byte per column (see kinds()).
@@ -23,10 +25,6 @@ cdef enum:
     # PostgreSQL's most columns in a result (MaxTupleAttributeNumber); a row with more
     # is left to the Python path.
     MAX_COLUMNS = 1664
-
-
-class Malformed(ValueError):
-    """The row is not the DataRow its statement describes: left to the Python path."""
 
 
 cdef inline int32_t _i32(const unsigned char* p) noexcept nogil:
@@ -104,97 +102,145 @@ def may_hold_entity(bytes value):
                             PyBytes_GET_SIZE(value))
 
 
-def rewrite(bytes data, Py_ssize_t start, Py_ssize_t end, bytes kinds, tuple sinks,
-            bint binary_keys, object cell, Py_ssize_t batch):
-    """The DataRow at data[start:end] as the client gets it, or None when it goes as is.
+cdef struct Buffer:
+    char* data
+    Py_ssize_t size, capacity
+
+
+cdef int _grow(Buffer* out, Py_ssize_t more) except -1:
+    cdef Py_ssize_t capacity = out.capacity
+    cdef char* grown
+    if out.size + more <= capacity:
+        return 0
+    while out.size + more > capacity:
+        capacity = capacity * 2 + 256
+    grown = <char*>realloc(out.data, capacity)
+    if grown == NULL:
+        raise MemoryError()
+    out.data, out.capacity = grown, capacity
+    return 0
+
+
+cdef int _put(Buffer* out, const void* source, Py_ssize_t length) except -1:
+    _grow(out, length)
+    memcpy(out.data + out.size, source, length)
+    out.size += length
+    return 0
+
+
+cdef int _put_i32(Buffer* out, Py_ssize_t value) except -1:
+    cdef unsigned char word[4]
+    word[0], word[1] = (value >> 24) & 0xFF, (value >> 16) & 0xFF
+    word[2], word[3] = (value >> 8) & 0xFF, value & 0xFF
+    return _put(out, word, 4)
+
+
+cdef int _put_i16(Buffer* out, Py_ssize_t value) except -1:
+    cdef unsigned char word[2]
+    word[0], word[1] = (value >> 8) & 0xFF, value & 0xFF
+    return _put(out, word, 2)
+
+
+def rewrite_rows(bytes data, Py_ssize_t start, bytes kinds, tuple sinks, bint binary_keys,
+                 object cell, Py_ssize_t batch, Py_ssize_t most):
+    """The whole DataRows from data[start] on, as the client gets them.
 
     kinds: one byte per visible column (KEEP ... CHECK); sinks: one set per subject key
     column after them, each key added to its set; cell(i, value) -> the replacement of a
-    cell with its length word, or None to keep it. Returns (row, full): full when a set
-    holds batch keys or more. Raises Malformed, before any key is added, when the row is
-    not made of len(kinds) + len(sinks) whole cells.
+    cell with its length word, or None to keep it. Stops before the first message that is
+    not a whole DataRow of len(kinds) + len(sinks) cells (left to the caller), after
+    `most` rows, or after a row that fills a set to `batch` keys. Returns (rows as sent,
+    end of the last row taken, rows taken, a set is full); no row taken: (b"", start, 0,
+    False).
     """
     cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(data)
     cdef const unsigned char* kind = <const unsigned char*>PyBytes_AS_STRING(kinds)
-    cdef Py_ssize_t keep = PyBytes_GET_SIZE(kinds), nkeys = len(sinks)
-    cdef Py_ssize_t count, i, pos, length, body, at, replaced = 0
+    cdef Py_ssize_t size = PyBytes_GET_SIZE(data), keep = PyBytes_GET_SIZE(kinds)
+    cdef Py_ssize_t nkeys = len(sinks), pos = start, rows = 0
+    cdef Py_ssize_t count, i, at, end, length, body
     cdef Py_ssize_t offsets[MAX_COLUMNS + 1]
-    cdef int32_t word
-    cdef bint full = False, found
-    cdef list replacements = None
+    cdef bint full = False, found, changed = nkeys > 0
+    cdef list replacements
     cdef object replacement
-    cdef char* out
-    if start < 0 or end > PyBytes_GET_SIZE(data) or end - start < 7:
-        raise Malformed("short row")
-    count = (<Py_ssize_t>p[start + 5] << 8) | p[start + 6]
-    if count != keep + nkeys or count > MAX_COLUMNS:
-        raise Malformed("column count")
-    pos = start + 7
+    cdef Buffer out
+    if start < 0 or keep + nkeys > MAX_COLUMNS:
+        return b"", start, 0, False
+    out.data, out.size, out.capacity = NULL, 0, 0
+    try:
+        _grow(&out, size - start)
+        while rows < most and not full and size - pos >= 7 and p[pos] == 68:  # 'D'
+            end = pos + 1 + _i32(p + pos + 1)
+            if end > size or end < pos + 7:
+                break
+            count = (<Py_ssize_t>p[pos + 5] << 8) | p[pos + 6]
+            if count != keep + nkeys or not _walk(p, pos + 7, end, count, offsets):
+                break
+            for i in range(nkeys):
+                at = offsets[keep + i]
+                length = _i32(p + at)
+                if length >= 0:
+                    PySet_Add(sinks[i], _key(p + at + 4, length, binary_keys))
+                    if PySet_GET_SIZE(sinks[i]) >= batch:
+                        full = True
+            replacements = None
+            body = offsets[keep] - (pos + 7)
+            for i in range(keep):
+                if kind[i] == KEEP:
+                    continue
+                at = offsets[i]
+                length = _i32(p + at)
+                if length < 0:
+                    continue  # NULL stays NULL
+                if kind[i] == SCAN:
+                    found = _may_hold_entity(p + at + 4, length)
+                elif kind[i] == CHECK:
+                    found = _suspect(p + at + 4, length)
+                else:
+                    found = True
+                if not found:
+                    continue
+                replacement = cell(i, data[at + 4:offsets[i + 1]])
+                if replacement is None:
+                    continue
+                if type(replacement) is not bytes:
+                    raise TypeError("a cell replacement must be bytes")
+                if replacements is None:
+                    replacements = []
+                replacements.append((i, replacement))
+                body += PyBytes_GET_SIZE(replacement) - (offsets[i + 1] - at)
+                changed = True
+            _put(&out, b"D", 1)
+            _put_i32(&out, body + 6)
+            _put_i16(&out, keep)
+            at = pos + 7  # the next byte of the row not copied yet
+            if replacements is not None:
+                for i, replacement in replacements:
+                    _put(&out, p + at, offsets[i] - at)
+                    _put(&out, PyBytes_AS_STRING(replacement), PyBytes_GET_SIZE(replacement))
+                    at = offsets[i + 1]
+            _put(&out, p + at, offsets[keep] - at)
+            rows += 1
+            pos = end
+        if not changed:  # nothing cut off or masked: the rows as they came
+            return data[start:pos], pos, rows, full
+        return PyBytes_FromStringAndSize(out.data, out.size), pos, rows, full
+    finally:
+        free(out.data)
+
+
+cdef bint _walk(const unsigned char* p, Py_ssize_t pos, Py_ssize_t end, Py_ssize_t count,
+                Py_ssize_t* offsets) noexcept nogil:
+    """Where each of count cells starts from pos on (then where the last ends): False when
+    they do not fill data[pos:end] exactly."""
+    cdef Py_ssize_t i
+    cdef int32_t length
     for i in range(count):
         if end - pos < 4:
-            raise Malformed("cut cell")
+            return False
         offsets[i] = pos
-        word = _i32(p + pos)
-        pos += 4 + (word if word > 0 else 0)
+        length = _i32(p + pos)
+        pos += 4 + (length if length > 0 else 0)
         if pos > end:
-            raise Malformed("cut cell")
-    if pos != end:
-        raise Malformed("bytes after the cells")
+            return False
     offsets[count] = end
-    for i in range(nkeys):
-        at = offsets[keep + i]
-        length = _i32(p + at)
-        if length >= 0:
-            PySet_Add(sinks[i], _key(p + at + 4, length, binary_keys))
-            if PySet_GET_SIZE(sinks[i]) >= batch:
-                full = True
-    for i in range(keep):
-        if kind[i] == KEEP:
-            continue
-        at = offsets[i]
-        length = _i32(p + at)
-        if length < 0:
-            continue  # NULL stays NULL
-        if kind[i] == SCAN:
-            found = _may_hold_entity(p + at + 4, length)
-        elif kind[i] == CHECK:
-            found = _suspect(p + at + 4, length)
-        else:
-            found = True
-        if not found:
-            continue
-        replacement = cell(i, data[at + 4:offsets[i + 1]])
-        if replacement is None:
-            continue
-        if type(replacement) is not bytes:
-            raise TypeError("a cell replacement must be bytes")
-        if replacements is None:
-            replacements = []
-        replacements.append((i, replacement))
-        replaced += PyBytes_GET_SIZE(replacement) - (offsets[i + 1] - at)
-    if nkeys == 0 and replacements is None:
-        return None, full
-    body = offsets[keep] - (start + 7) + replaced
-    row = PyBytes_FromStringAndSize(NULL, 7 + body)
-    out = PyBytes_AS_STRING(row)
-    out[0] = 68  # 'D'
-    word = <int32_t>(body + 6)
-    out[1] = (word >> 24) & 0xFF
-    out[2] = (word >> 16) & 0xFF
-    out[3] = (word >> 8) & 0xFF
-    out[4] = word & 0xFF
-    out[5] = (keep >> 8) & 0xFF
-    out[6] = keep & 0xFF
-    at = start + 7  # the next byte of the row not copied yet
-    pos = 7
-    if replacements is not None:
-        for i, replacement in replacements:
-            length = offsets[i] - at
-            memcpy(out + pos, p + at, length)
-            pos += length
-            length = PyBytes_GET_SIZE(replacement)
-            memcpy(out + pos, PyBytes_AS_STRING(replacement), length)
-            pos += length
-            at = offsets[i + 1]
-    memcpy(out + pos, p + at, offsets[keep] - at)
-    return row, full
+    return pos == end

@@ -46,6 +46,7 @@ _BIND_BYTE, _PARSE_BYTE = ord("B"), ord("P")
 _EXECUTE_TAIL = 1 + 4 + 1 + 4 + len(_SYNC_BYTES)  # Execute and Sync, less the portal name
 _REPEATS = 64  # batch forms a session keeps
 _NO_PORTAL = (None, False)
+_ALL_ROWS = 1 << 62
 _SIMPLE_SHAPES = 64  # simple-Query statements a session keeps by decision
 # Cursors a session remembers (drivers that name each cursor anew never reuse a name; the
 # ones forgotten were declared longest ago, and their FETCHes pass unattributed).
@@ -190,6 +191,9 @@ class Tracker:
     # hands its subject keys over every SUBJECT_BATCH instead of holding them to the end
     batches: list[tuple[Run, dict[str, set[str]]]] = field(default_factory=list)
     misses: int = 0
+    # where the DataRows that data_row rewrote end, when it took more than the one it was
+    # given (the compiled path takes every whole DataRow that follows); the caller resets it
+    rows_end: int = 0
     # ("query"|"run", Run), ("describe", Prepared | None) or ("sync", None)
     _queue: deque[tuple[str, Any]] = field(default_factory=deque)
     _statements: dict[str, Prepared] = field(default_factory=dict)
@@ -433,7 +437,8 @@ class Tracker:
             self._queue.popleft()
 
     def data_row(self, data: bytes, start: int, end: int) -> bytes | None:
-        """A DataRow: None to forward it as is, else its replacement (b'' drops it)."""
+        """A DataRow: None to forward it as is, else its replacement (b'' drops it); the
+        replacement may stand for the DataRows that follow too, up to rows_end."""
         queue = self._queue  # _head(), inline: this runs for every row
         if not queue:
             return None
@@ -450,15 +455,17 @@ class Tracker:
         if datarows is not None:
             if run.kinds is None:
                 self._compiled(run, _I16(data, start + 5)[0])
-            try:
-                row, full = datarows.rewrite(data, start, end, run.kinds, run.sinks,
-                                             run.binary_subjects, run.cell, SUBJECT_BATCH)
-            except datarows.Malformed:
-                pass  # not the row the statement described: the Python path copes
-            else:
-                if full:
-                    self._hand_over(run)
-                return row
+            # rows allowed from this one on (it is counted already)
+            most = _ALL_ROWS if run.row_limit is None else run.row_limit - run.rows + 1
+            rows, stop, taken, full = datarows.rewrite_rows(
+                data, start, run.kinds, run.sinks, run.binary_subjects, run.cell,
+                SUBJECT_BATCH, most)
+            if full:
+                self._hand_over(run)
+            if taken:
+                run.rows += taken - 1
+                self.rows_end = stop
+                return rows
         return self._rewrite_row(run, data, start, end)
 
     def _compiled(self, run: Run, count: int) -> None:
@@ -498,11 +505,14 @@ class Tracker:
             length = i32(data, pos)[0]
             pos += 4 + length if length > 0 else 4
         offsets[count] = pos
+        full = False
         for i in range(keep, count):
             cell = offsets[i]
             if i32(data, cell)[0] >= 0:
-                self._subject(run, i - keep,
-                              _subject(data[cell + 4:offsets[i + 1]], run.binary_subjects))
+                full |= self._subject(run, i - keep, _subject(data[cell + 4:offsets[i + 1]],
+                                                              run.binary_subjects))
+        if full:
+            self._hand_over(run)
         pieces: list[bytes] = []
         run_start = start + 7
         touched, checks = run.touched, run.checks
@@ -525,14 +535,15 @@ class Tracker:
         body = b"".join(pieces)
         return b"D" + _HEADER(len(body) + 6, keep) + body
 
-    def _subject(self, run: Run, position: int, key: str) -> None:
+    @staticmethod
+    def _subject(run: Run, position: int, key: str) -> bool:
+        """Note a subject key; True when its set is full (hand over after the row)."""
         table = run.subject_tables[position]
         keys = run.subjects.get(table)
         if keys is None:
             keys = run.subjects[table] = set()
         keys.add(key)
-        if len(keys) >= SUBJECT_BATCH:
-            self._hand_over(run)
+        return len(keys) >= SUBJECT_BATCH
 
     def _hand_over(self, run: Run) -> None:
         self.batches.append((run, run.subjects))
@@ -661,6 +672,7 @@ class Tracker:
     def _hex_keys(self, run: Run, fields: Sequence[bytes | None]) -> None:
         """The subject keys of one COPY row, hex-encoded as the rewrite wrote them (None:
         NULL, no subject)."""
+        full = False
         for position, encoded in enumerate(fields):
             if encoded is None:
                 continue
@@ -669,7 +681,9 @@ class Tracker:
             except ValueError:
                 run.misses += 1  # not a key of ours: the row still goes without it
             else:
-                self._subject(run, position, key)
+                full |= self._subject(run, position, key)
+        if full:
+            self._hand_over(run)
 
     @staticmethod
     def _over_limit(run: Run) -> bool:

@@ -14,6 +14,7 @@ from gateway.policy.freetext import PATTERN_ENTITIES, masker
 from gateway.policy.rules import load_rules
 from gateway.protocol import messages as m
 from gateway.session import results
+from gateway.session.core import Session, SessionConfig
 from gateway.session.freetext import text_masker
 from gateway.session.results import Tracker
 from tests.session.test_results import RULES_FILE
@@ -123,10 +124,77 @@ def test_the_gate_of_free_text(text: str, expected: bool) -> None:
 def test_a_row_that_is_not_what_the_statement_described_goes_the_python_way() -> None:
     tracker = _tracker(["scanned", "plain"], 1, False)
     longer = m.DataRow((b"13812345678", b"x", b"y", b"42")).encode()  # one cell too many
-    with pytest.raises(datarows.Malformed):
-        datarows.rewrite(longer, 0, len(longer), b"\2\0", (set(),), False, None, 10)
+    assert datarows.rewrite_rows(longer, 0, b"\2\0", (set(),), False, None, 10, 5) \
+        == (b"", 0, 0, False)
     out = tracker.data_row(longer, 0, len(longer))
     assert m.decode(b"D", out[5:], True).values == (b"138****5678", b"x", b"y")
     cut = m.DataRow((b"x", b"y", b"42")).encode()[:-1]
-    with pytest.raises(datarows.Malformed):
-        datarows.rewrite(cut, 0, len(cut), b"\0\0", (set(),), False, None, 10)
+    assert datarows.rewrite_rows(cut, 0, b"\0\0", (set(),), False, None, 10, 5)[2] == 0
+
+
+# --- through the session core: many rows in one read, reads cut anywhere -----------------
+
+def _session(kinds: list[str], keys: int, row_limit: int | None) -> Session:
+    guarded = tuple(i for i, k in enumerate(kinds) if k == "guarded")
+    decision = Decision(
+        sql="SELECT ...", kind="select", tables=frozenset(TABLES),
+        subject_columns=TABLES[:keys], purpose="customer_service",
+        scan_columns=tuple((i, SCANNED) for i, k in enumerate(kinds) if k == "scanned"))
+    s = Session(SessionConfig(rules=lambda: RULES, database="crm",
+                              decide=lambda sql, purpose: decision,
+                              row_guards=lambda body, purpose: guarded,
+                              maskers=_text_masker, checker=lambda purpose: CHECK))
+    s.phase, s.purpose, s._row_limit = "ready", "customer_service", row_limit
+    s.client_bytes(m.Query("SELECT ...").encode())
+    return s
+
+
+def _stream(s: Session, kinds: list[str], keys: int, rows: list[bytes],
+            cuts: list[int]) -> tuple[bytes, tuple]:
+    fields = [m.Field(f"c{i}", table_oid=0 if k == "computed" else 16384, column=i + 1)
+              for i, k in enumerate(kinds)]
+    fields += [m.Field(SUBJECT_ALIAS, table_oid=16384, column=1)] * keys
+    stream = b"".join([m.RowDescription(tuple(fields)).encode(), *rows,
+                       m.CommandComplete(f"SELECT {len(rows)}").encode(),
+                       m.ReadyForQuery(b"I").encode()])
+    for a, b in zip([0, *cuts], [*cuts, len(stream)], strict=True):
+        s.server_bytes(stream[a:b])
+    sent = b"".join(bytes(c) for c in s.to_client)
+    run = s.tracker.finished[-1]
+    batches = [{t: k for t, k in b.items() if k} for _, b in s.tracker.batches]
+    return sent, (run.rows, run.misses, run.sqlstate, batches,
+                  {t: k for t, k in run.subjects.items() if k})
+
+
+@compiled
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=4),
+       keys=st.integers(0, 2), limit=st.one_of(st.none(), st.integers(0, 12)),
+       data=st.data())
+def test_rows_read_together_or_cut_anywhere_go_as_on_the_python_path(kinds, keys, limit,
+                                                                     data) -> None:
+    key = st.integers(1, 40).map(lambda n: str(n).encode())
+    rows = [m.DataRow(tuple(data.draw(st.lists(cells, min_size=len(kinds),
+                                                max_size=len(kinds))))
+                      + tuple(data.draw(st.lists(key, min_size=keys, max_size=keys)))).encode()
+            for _ in range(data.draw(st.integers(0, 12)))]
+    size = sum(map(len, rows)) + 200
+    cuts = sorted(set(data.draw(st.lists(st.integers(1, size), max_size=4))))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(results, "SUBJECT_BATCH", 5)  # hand-overs inside a read, too
+        fast = _stream(_session(kinds, keys, limit), kinds, keys, rows, cuts)
+        patch.setattr(results, "datarows", None)
+        slow = _stream(_session(kinds, keys, limit), kinds, keys, rows, cuts)
+    assert fast == slow
+
+
+@compiled
+def test_the_compiled_path_takes_at_most_the_rows_it_is_allowed() -> None:
+    rows = b"".join(m.DataRow((b"x", str(n).encode())).encode() for n in range(5))
+    keys: set[str] = set()
+    out, end, taken, full = datarows.rewrite_rows(rows + m.Sync().encode(), 0, b"\0", (keys,),
+                                                  False, None, 100, 3)
+    assert taken == 3 and end == len(rows) * 3 // 5 and keys == {"0", "1", "2"}
+    assert not full and out == b"".join(m.DataRow((b"x",)).encode() for _ in range(3))
+    out, end, taken, full = datarows.rewrite_rows(rows, 0, b"\0", (keys,), False, None, 4, 99)
+    assert (taken, full) == (4, True)  # stops after the row that fills a set
