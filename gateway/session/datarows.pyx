@@ -14,7 +14,7 @@ operations per cell, about 4 µs a row of eleven columns; here it is a loop over
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.set cimport PySet_Add, PySet_GET_SIZE
-from cpython.unicode cimport PyUnicode_DecodeUTF8
+from cpython.unicode cimport Py_UNICODE_ISSPACE, PyUnicode_DecodeUTF8
 from libc.stdint cimport int32_t, int64_t, uint32_t
 from libc.stdlib cimport free, realloc
 from libc.string cimport memcpy
@@ -244,3 +244,50 @@ cdef bint _walk(const unsigned char* p, Py_ssize_t pos, Py_ssize_t end, Py_ssize
             return False
     offsets[count] = end
     return pos == end
+
+
+cdef inline bint _digit(Py_UCS4 c) noexcept nogil:
+    return (c >= 48 and c <= 57) or (c >= 0xFF10 and c <= 0xFF19)  # ASCII or full-width
+
+
+cdef inline bint _separator(Py_UCS4 c) noexcept:
+    # what freetext._RESIDUE lets stand between digits: \s, - － — . · / ( ) （ ）
+    return (Py_UNICODE_ISSPACE(c) or c == 45 or c == 0xFF0D or c == 0x2014 or c == 46
+            or c == 0xB7 or c == 47 or c == 40 or c == 41 or c == 0xFF08 or c == 0xFF09)
+
+
+def residue(str text):
+    """freetext._residue in one pass over the text: an '@' after a character that is not
+    '*' or a space, or a group of digits (ASCII or full-width, separators between them)
+    with seven digits or more that is not one plain ASCII run under eleven. True wherever
+    the regular expression there finds a residue (and for an '@' right after a skipped
+    run of digits, which it passes over)."""
+    cdef Py_ssize_t i = 0, n = len(text), digits, first, last
+    cdef Py_UCS4 c
+    cdef bint plain
+    while i < n:
+        c = text[i]
+        if c == 64:  # '@'
+            if i > 0 and text[i - 1] != 42 and not Py_UNICODE_ISSPACE(text[i - 1]):
+                return True
+            i += 1
+            continue
+        if not _digit(c):
+            i += 1
+            continue
+        first, digits, plain = i, 0, True
+        while i < n:
+            c = text[i]
+            if _digit(c):
+                digits += 1
+                last = i
+                if c > 57:
+                    plain = False
+            elif not _separator(c):
+                break
+            i += 1
+        if digits >= 7 and (last - first + 1 >= 11 or not plain
+                            or last - first + 1 != digits):
+            return True
+        i = last + 1
+    return False

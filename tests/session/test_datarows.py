@@ -15,7 +15,7 @@ from gateway.policy.rules import load_rules
 from gateway.protocol import messages as m
 from gateway.session import results
 from gateway.session.core import Session, SessionConfig
-from gateway.session.freetext import text_masker
+from gateway.session.freetext import _residue, text_masker
 from gateway.session.results import Tracker
 from tests.session.test_results import RULES_FILE
 
@@ -198,3 +198,18 @@ def test_the_compiled_path_takes_at_most_the_rows_it_is_allowed() -> None:
     assert not full and out == b"".join(m.DataRow((b"x",)).encode() for _ in range(3))
     out, end, taken, full = datarows.rewrite_rows(rows, 0, b"\0", (keys,), False, None, 4, 99)
     assert (taken, full) == (4, True)  # stops after the row that fills a set
+
+
+# every character class the residue check knows, and some it does not
+RESIDUE_PIECES = (*PIECES, "\t", "\xa0", "\u2003", "*@", " @", "a@", "＠", "7@", "1 2",
+                  "12-34", "(010)", "（０１０）", "8·8", "123456789012", "１２３４５６７")
+
+
+@compiled
+@settings(max_examples=500, deadline=None)
+@given(text=st.lists(st.sampled_from(RESIDUE_PIECES), max_size=10).map("".join))
+def test_the_compiled_residue_check_finds_whatever_the_pattern_finds(text: str) -> None:
+    found = datarows.residue(text)
+    assert found or not _residue(text)
+    if "@" not in text:
+        assert found == _residue(text)  # the same, but for an '@' after a skipped run
