@@ -1,5 +1,7 @@
-"""The compiled DataRow path (gateway/session/datarows.pyx), built when a C compiler is
-there; without it the gateway runs the same work in Python (results.Tracker)."""
+"""The compiled hot paths, built when a C compiler is there; without it the gateway does
+the same work in Python: the DataRow path (gateway/session/datarows.pyx; in Python,
+results.Tracker) and the ledger's text[] fields (gateway/audit/arrays.pyx; in Python,
+binary.text_array)."""
 
 import sys
 
@@ -14,7 +16,7 @@ class OptionalBuildExt(build_ext):
         try:
             super().run()
         except Exception as exc:  # no compiler, no headers
-            print(f"warning: compiled DataRow path not built ({exc}); using Python",
+            print(f"warning: compiled paths not built ({exc}); using Python",
                   file=sys.stderr)
 
     def build_extension(self, ext: Extension) -> None:
@@ -29,8 +31,9 @@ try:
 except ImportError:  # built from an sdist without Cython: nothing compiled
     extensions = []
 else:
-    extensions = cythonize([Extension("gateway.session.datarows",
-                                      ["gateway/session/datarows.pyx"])],
-                           compiler_directives={"language_level": 3})
+    extensions = cythonize([
+        Extension("gateway.session.datarows", ["gateway/session/datarows.pyx"]),
+        Extension("gateway.audit.arrays", ["gateway/audit/arrays.pyx"]),
+    ], compiler_directives={"language_level": 3})
 
 setup(ext_modules=extensions, cmdclass={"build_ext": OptionalBuildExt})

@@ -14,9 +14,9 @@ if [ ! -x "$here/.venv/bin/python" ]; then
     "$python" -m venv "$here/.venv"
 fi
 stamp="$here/.venv/.installed"
-# (the compiled DataRow path is built by the install: again when its source changed)
-if [ ! -f "$stamp" ] || [ "$here/pyproject.toml" -nt "$stamp" ] \
-        || [ "$here/gateway/session/datarows.pyx" -nt "$stamp" ]; then
+# (the compiled paths are built by the install: again when a source of theirs changed)
+changed() { [ -n "$(find "$here/gateway" -name '*.pyx' -newer "$stamp" -print -quit)" ]; }
+if [ ! -f "$stamp" ] || [ "$here/pyproject.toml" -nt "$stamp" ] || changed; then
     "$here/.venv/bin/python" -m pip install --quiet --upgrade pip
     "$here/.venv/bin/python" -m pip install --quiet -e "$here[${1:-test}]"
     touch "$stamp"

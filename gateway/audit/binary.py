@@ -12,6 +12,11 @@ import struct
 
 from gateway.audit.record import COLUMNS, micros
 
+try:  # text_array in one compiled pass (gateway/audit/arrays.pyx)
+    from gateway.audit.arrays import text_array as _compiled_text_array
+except ImportError:  # pragma: no cover - depends on the install
+    _compiled_text_array = None
+
 # COPY BINARY: signature, flags, header extension length; a row: field count, then
 # each field as int32 length (-1: NULL) and bytes; the end: field count -1.
 HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
@@ -121,6 +126,11 @@ def text_array(values) -> bytes:
         return values
     if not values:
         return _EMPTY_ARRAY
+    if _compiled_text_array is not None and type(values) is list:
+        try:
+            return _compiled_text_array(values)
+        except TypeError:
+            pass  # a NULL or a value that is not text: the Python way below
     items = [_text(v) for v in values]
     body = _ARRAY_HEAD.pack(1, int(None in values), _TEXT_OID, len(items), 1) + b"".join(items)
     return struct.pack("!i", len(body)) + body

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from gateway.audit import binary
 from gateway.audit.binary import AuditCopy, text_array, text_array_values
 from gateway.audit.chain import Chain, checkpoint_record, end_record, row, start_record
 from gateway.audit.record import COLUMNS, AuditRecord, entry
@@ -81,3 +86,19 @@ def test_text_array_values_are_the_values_encoded():
     for values in (ODD, [], ["1"], [str(i) for i in range(1000)]):
         assert text_array_values(text_array(values)) == values
     assert text_array(text_array(ODD)) == text_array(ODD)  # an encoded field passes through
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.one_of(st.text(), st.none()), max_size=20))
+def test_text_arrays_encode_alike_compiled_or_not(values: list[str | None]) -> None:
+    fast = text_array(values)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(binary, "_compiled_text_array", None)
+        assert fast == text_array(values)
+    assert text_array_values(fast) == values
+
+
+def test_the_compiled_text_array_is_built_where_required() -> None:
+    # CI sets PGW_REQUIRE_COMPILED: there a missing build is a failure, not a skip
+    if os.environ.get("PGW_REQUIRE_COMPILED"):
+        assert binary._compiled_text_array is not None
