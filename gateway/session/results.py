@@ -18,6 +18,7 @@ import struct
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from gateway.bounded import put
@@ -122,7 +123,7 @@ class Run:
     __slots__ = ("prepared", "sql", "started", "row_limit", "binary_subjects", "guards",
                  "rows", "subjects", "handed_over", "sqlstate", "tag", "cut", "misses", "plain",
                  "scans", "subject_tables", "touched", "copy_header", "checks", "always",
-                 "copy_check", "copy_binary", "kinds", "sinks", "cell")
+                 "copy_check", "copy_binary", "kinds", "sinks")
 
     def __init__(self, prepared: Prepared, started: float, row_limit: int | None = None,
                  binary_subjects: bool = False, guards: tuple[int, ...] = (),
@@ -149,7 +150,6 @@ class Run:
         # for the compiled DataRow path, made at the first row (see Tracker._compiled):
         self.kinds: bytes | None = None  # what to do with each visible cell
         self.sinks: tuple[set[str], ...] | None = None  # the set of each subject key column
-        self.cell: Callable[[int, bytes], bytes | None] | None = None
         self.update()
 
     @property
@@ -458,8 +458,8 @@ class Tracker:
             # rows allowed from this one on (it is counted already)
             most = _ALL_ROWS if run.row_limit is None else run.row_limit - run.rows + 1
             rows, stop, taken, full = datarows.rewrite_rows(
-                data, start, run.kinds, run.sinks, run.binary_subjects, run.cell,
-                SUBJECT_BATCH, most)
+                data, start, run.kinds, run.sinks, run.binary_subjects,
+                partial(self._cell, run), SUBJECT_BATCH, most)
             if full:
                 self._hand_over(run)
             if taken:
@@ -485,7 +485,6 @@ class Tracker:
             if i < keep:
                 kinds[i] = datarows.GUARD
         run.kinds = bytes(kinds)
-        run.cell = lambda i, value: self._cell(run, i, value)
         self._sinks(run)
 
     @staticmethod
