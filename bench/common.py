@@ -443,12 +443,15 @@ SPEC_RULES = ROOT / "tests" / "policy" / "spec_rules.yaml"
 PURPOSE, PRINCIPAL, PASSWORD_ENV = "customer_service", "bench_reader", "PGW_BENCH_PASSWORD"
 
 
-def reader_gateway(dsn: str, rules: Path, password: str, mask_key: str) -> GatewayProcess:
-    """A started gateway in front of dsn's database, with PRINCIPAL's password and mask_key."""
+def reader_gateway(dsn: str, rules: Path, password: str, mask_key: str,
+                   env: dict[str, str] | None = None) -> GatewayProcess:
+    """A started gateway in front of dsn's database, with PRINCIPAL's password and mask_key
+    (and env, more of its environment)."""
     params = conninfo(dsn)
     return GatewayProcess(as_url(params), params.get("password"),
                           settings={"rules": str(rules)},
-                          env={PASSWORD_ENV: password, "PGW_MASK_KEY": mask_key}).start()
+                          env={PASSWORD_ENV: password, "PGW_MASK_KEY": mask_key,
+                               **(env or {})}).start()
 
 
 def reader_connection(gw: GatewayProcess, dbname: str, password: str) -> psycopg.Connection:

@@ -7,6 +7,8 @@ One run, rounds interleaved (one unmeasured warm-up round, then `--repeat` measu
   customer_service (phone, email, address, birthday masked in SQL, id_no hidden, notes
   masked by the gateway's free-text scan in the result stream; for COPY, in SQL), same
   clients; the subject keys of every row go to the exposure ledger;
+- gateway, Python path: the same reads through a second gateway with PGW_PURE_PYTHON=1,
+  which runs the Python twins of its compiled hot paths (gateway/compiled.py);
 - gateway, pass-through: an unclassified copy of the table read through the gateway (the
   cost of the proxy hop alone);
 - context: the rewritten SQL run directly, free text masked in SQL, or in the client loop
@@ -69,6 +71,8 @@ MASK_KEY = "bench deployment key"
 CLEAR = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)|[A-Za-z0-9]{2,}@")
 
 Fetch = Callable[[], Awaitable[list]]
+# The same gateway with its compiled hot paths turned off (gateway/compiled.py)
+PYTHON_PATH = "gateway, customer_service, Python path (PGW_PURE_PYTHON=1)"
 
 
 # --- clients --------------------------------------------------------------------------------
@@ -150,18 +154,21 @@ async def direct_runs(dsn: str, rules_path: Path,
     return clear, context, treated
 
 
-async def gateway_runs(gw: GatewayProcess, dbname: str, password: str,
-                       closers: list) -> dict[str, Fetch]:
+async def gateway_runs(gw: GatewayProcess, dbname: str, password: str, closers: list,
+                       name: str = "gateway, customer_service",
+                       pass_through: bool = True) -> dict[str, Fetch]:
     conn = await asyncpg.connect(host=gw.host, port=gw.port, user=PRINCIPAL, password=password,
                                  database=dbname, ssl=False,
                                  server_settings={"privacy.purpose": PURPOSE})
     sync = reader_connection(gw, dbname, password)
     closers += [conn.close, sync.close]
-    return {"gateway, customer_service — asyncpg": asyncpg_fetch(conn, QUERY),
-            "gateway, customer_service — psycopg": psycopg_fetch(sync, QUERY),
-            "gateway, customer_service — psycopg COPY": psycopg_copy(sync, QUERY),
-            "gateway, unclassified copy (pass-through) — asyncpg":
-                asyncpg_fetch(conn, COPY_QUERY)}
+    runs = {f"{name} — asyncpg": asyncpg_fetch(conn, QUERY),
+            f"{name} — psycopg": psycopg_fetch(sync, QUERY)}
+    if pass_through:
+        runs |= {f"{name} — psycopg COPY": psycopg_copy(sync, QUERY),
+                 "gateway, unclassified copy (pass-through) — asyncpg":
+                 asyncpg_fetch(conn, COPY_QUERY)}
+    return runs
 
 
 # --- measurement ------------------------------------------------------------------------
@@ -177,7 +184,7 @@ def leaks(rows: list) -> int:
 
 
 async def measure(runs: dict[str, Fetch], repeat: int,
-                  pid: int) -> tuple[dict, dict, dict, dict]:
+                  pids: dict[str, int]) -> tuple[dict, dict, dict, dict]:
     """Seconds and gateway CPU seconds per label (warm-up round dropped), rows per label,
     clear values per gateway label."""
     times: dict[str, list[float]] = {label: [] for label in runs}
@@ -186,9 +193,9 @@ async def measure(runs: dict[str, Fetch], repeat: int,
     checked: dict[str, int] = {}
     for round_no in range(repeat + 1):
         for label, fetch in runs.items():
-            seconds, cpu, rows = await timed(fetch, pid)
+            seconds, cpu, rows = await timed(fetch, pids.get(label, 0))
             counts[label] = len(rows)
-            if round_no == 0 and label.startswith("gateway, customer_service"):
+            if round_no == 0 and label.startswith(("gateway, customer_service", PYTHON_PATH)):
                 checked[label] = leaks(rows)
             if round_no:
                 times[label].append(seconds)
@@ -213,7 +220,7 @@ def report(args: argparse.Namespace, description: dict[str, str], times: dict, c
                      f"{min(values):.3f}–{max(values):.3f}", ratio(median(values), base[client]),
                      cpu])
     gateway = {k: median(v) / base[k.rsplit("— ", 1)[1]] for k, v in times.items()
-               if k.startswith("gateway, customer_service")}
+               if k.startswith("gateway, customer_service") and not k.startswith(PYTHON_PATH)}
     verdict = "met" if all(r <= 1.5 for r in gateway.values()) else "not met"
     return "\n".join([
         "# Masked bulk read: direct vs through the gateway", "",
@@ -232,7 +239,8 @@ def report(args: argparse.Namespace, description: dict[str, str], times: dict, c
         + "(" + ", ".join(f"{k.rsplit('— ', 1)[1]} {v:.2f}×" for k, v in gateway.items()) + ").",
         "Clear values found in the gateway's output (phone, email, notes: 11-digit mobile or "
         "e-mail local part; id_no not NULL), checked on the warm-up round: "
-        + ", ".join(f"{k.rsplit('— ', 1)[1]} {v}" for k, v in checked.items()) + ".", ""])
+        + ", ".join(f"{k.removeprefix('gateway, customer_service').strip(', ')} {v}"
+                    for k, v in checked.items()) + ".", ""])
 
 
 async def run(args: argparse.Namespace) -> str:
@@ -247,17 +255,22 @@ async def run(args: argparse.Namespace) -> str:
         rules_path = bench_rules(Path(args.rules), Path(folder), PRINCIPAL, PASSWORD_ENV,
                                  [PURPOSE])
         gw = reader_gateway(dsn, rules_path, password, MASK_KEY)
+        python = reader_gateway(dsn, rules_path, password, MASK_KEY, {"PGW_PURE_PYTHON": "1"})
         try:
             clear, context, treated = await direct_runs(dsn, rules_path, closers)
-            through = await gateway_runs(gw, conninfo(dsn)["dbname"], password, closers)
-            runs = {**clear, **through, **context}
-            times, cpus, counts, checked = await measure(runs, args.repeat, gw.pid)
+            dbname = conninfo(dsn)["dbname"]
+            through = await gateway_runs(gw, dbname, password, closers)
+            pure = await gateway_runs(python, dbname, password, closers, PYTHON_PATH, False)
+            runs = {**clear, **through, **pure, **context}
+            pids = {**dict.fromkeys(through, gw.pid), **dict.fromkeys(pure, python.pid)}
+            times, cpus, counts, checked = await measure(runs, args.repeat, pids)
         finally:
             for close in closers:
                 result = close()
                 if asyncio.iscoroutine(result):
                     await result
             gw.stop()
+            python.stop()
     return report(args, description, times, cpus, counts, checked, treated)
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import struct
 
+from gateway import compiled
 from gateway.audit.record import COLUMNS, micros
 
-try:  # text_array in one compiled pass (gateway/audit/arrays.pyx)
-    from gateway.audit.arrays import text_array as _compiled_text_array
-except ImportError:  # pragma: no cover - depends on the install
-    _compiled_text_array = None
+# text_array in one compiled pass (gateway/compiled.py)
+_arrays = compiled.load("gateway.audit.arrays")
+_compiled_text_array = _arrays.text_array if _arrays is not None else None
 
 # COPY BINARY: signature, flags, header extension length; a row: field count, then
 # each field as int32 length (-1: NULL) and bytes; the end: field count -1.

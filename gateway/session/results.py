@@ -21,16 +21,15 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
+from gateway import compiled
 from gateway.bounded import put
 from gateway.policy.decision import SUBJECT_ALIAS, Decision
 from gateway.policy.freetext import suspect
 from gateway.protocol.buffer import I16, I32
 from gateway.protocol.messages import Describe, ErrorResponse, Execute, RowDescription, Sync
 
-try:  # the compiled DataRow path; without a C compiler at install, _rewrite_row does it
-    from gateway.session import datarows
-except ImportError:  # pragma: no cover - depends on the install
-    datarows = None
+# the compiled DataRow path; without it (see gateway/compiled.py) _rewrite_row does it
+datarows = compiled.load("gateway.session.datarows")
 
 _I16, _I32 = I16.unpack_from, I32.unpack_from
 _HEADER = struct.Struct("!ih").pack  # DataRow length, then its column count
