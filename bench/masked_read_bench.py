@@ -193,7 +193,7 @@ async def measure(runs: dict[str, Fetch], repeat: int,
     checked: dict[str, int] = {}
     for round_no in range(repeat + 1):
         for label, fetch in runs.items():
-            seconds, cpu, rows = await timed(fetch, pids.get(label, 0))
+            seconds, cpu, rows = await timed(fetch, pids[label])
             counts[label] = len(rows)
             if round_no == 0 and label.startswith(("gateway, customer_service", PYTHON_PATH)):
                 checked[label] = leaks(rows)
@@ -239,8 +239,13 @@ def report(args: argparse.Namespace, description: dict[str, str], times: dict, c
         + "(" + ", ".join(f"{k.rsplit('— ', 1)[1]} {v:.2f}×" for k, v in gateway.items()) + ").",
         "Clear values found in the gateway's output (phone, email, notes: 11-digit mobile or "
         "e-mail local part; id_no not NULL), checked on the warm-up round: "
-        + ", ".join(f"{k.removeprefix('gateway, customer_service').strip(', ')} {v}"
-                    for k, v in checked.items()) + ".", ""])
+        + ", ".join(f"{_short(k)} {v}" for k, v in checked.items()) + ".", ""])
+
+
+def _short(label: str) -> str:
+    """A gateway target's label without what they all share."""
+    return label.removeprefix("gateway, customer_service").replace(
+        " (PGW_PURE_PYTHON=1)", "").strip(", —")
 
 
 async def run(args: argparse.Namespace) -> str:
@@ -262,7 +267,8 @@ async def run(args: argparse.Namespace) -> str:
             through = await gateway_runs(gw, dbname, password, closers)
             pure = await gateway_runs(python, dbname, password, closers, PYTHON_PATH, False)
             runs = {**clear, **through, **pure, **context}
-            pids = {**dict.fromkeys(through, gw.pid), **dict.fromkeys(pure, python.pid)}
+            # (CPU is reported for the gateway targets only)
+            pids = {**dict.fromkeys(runs, gw.pid), **dict.fromkeys(pure, python.pid)}
             times, cpus, counts, checked = await measure(runs, args.repeat, pids)
         finally:
             for close in closers:
