@@ -184,7 +184,9 @@ def scan_positions(a: Analysis) -> tuple[tuple[int, tuple[str, ...]], ...]:
     if _merging_join(stmt.get("fromClause", ())):
         return ()
     layout: list[tuple[Item | None, str | None]] = []  # (entry, real column) per output
+    names_out: list[str | None] = []  # the name of each output, as ORDER BY may say it
     for target in stmt.get("targetList", ()):
+        alias = target["ResTarget"].get("name")
         names = _ref_names(target["ResTarget"].get("val", {}))
         if names and names[-1] == "*":
             found = scope.find_alias(names[-2]) if len(names) == 2 else None
@@ -195,11 +197,21 @@ def scan_positions(a: Analysis) -> tuple[tuple[int, tuple[str, ...]], ...]:
                 if not entry.classified:
                     return ()  # its width is unknown
                 layout.extend((entry, c.name) for c in entry.columns)
+                names_out.extend(c.name for c in entry.columns)
         elif names and len(names) <= 2:
             entry = _entry_of(scope, names)
             layout.append((entry, entry.real(names[-1]) if entry else None))
+            names_out.append(alias or names[-1])
         else:
             layout.append((None, None))
+            names_out.append(alias)
+    # An output that ORDER BY or GROUP BY names by its position or its alias is sorted or
+    # grouped as the query returns it: left clear, it would be ordered by its clear value.
+    for position in _ordered_outputs(stmt, names_out):
+        if 0 <= position < len(layout):
+            entry, column = layout[position]
+            if entry is not None and column is not None:
+                entry.scan_used.add(column)
     out = []
     for position, (entry, column) in enumerate(layout):
         if entry is None or column not in entry.scan_bare or column in entry.scan_used:
@@ -208,6 +220,28 @@ def scan_positions(a: Analysis) -> tuple[tuple[int, tuple[str, ...]], ...]:
         class_name = a.rules.tables[entry.table].columns[column]
         out.append((position, a.rules.classes[class_name].scan))
     return tuple(out)
+
+
+def _ordered_outputs(stmt: dict, names_out: list[str | None]) -> set[int]:
+    """Output positions (0-based) that ORDER BY or GROUP BY (grouping sets included) refer
+    to by number or by a bare output name."""
+    nodes = [s["SortBy"].get("node", {}) for s in stmt.get("sortClause", ())]
+    pending = list(stmt.get("groupClause", ()))
+    while pending:
+        node = pending.pop()
+        if "GroupingSet" in node:
+            pending.extend(node["GroupingSet"].get("content", ()))
+        else:
+            nodes.append(node)
+    positions: set[int] = set()
+    for node in nodes:
+        const = node.get("A_Const", {})
+        if "ival" in const:
+            positions.add(const["ival"].get("ival", 0) - 1)
+        names = _ref_names(node)
+        if names is not None and len(names) == 1:
+            positions.update(i for i, name in enumerate(names_out) if name == names[0])
+    return positions
 
 
 def _ref_names(value: dict) -> list[str] | None:

@@ -242,3 +242,29 @@ def test_refusal_keeps_what_the_audit_needs() -> None:
     assert decision.refusal is not None and decision.kind == "select"
     assert decision.tables == {"public.customers"}
     assert ("id_no", "deny") in {(c.column, c.treatment) for c in decision.columns}
+
+
+# when SQL (gateway_scan) -> then these outputs are free text left clear for the gateway
+@pytest.mark.parametrize(("sql", "scanned"), [
+    ("SELECT id, notes FROM customers ORDER BY id", (1,)),
+    ("SELECT * FROM customers ORDER BY 1", (8,)),
+    ("SELECT notes, id FROM customers ORDER BY 2", (0,)),
+    # ordered or grouped by number or by output name: by its value as returned, so the
+    # database must see it masked, or the order and the groups follow the clear text
+    ("SELECT id, notes FROM customers ORDER BY 2", ()),
+    ("SELECT id, notes AS n FROM customers ORDER BY n DESC", ()),
+    ("SELECT notes AS n, count(*) FROM customers GROUP BY n", ()),
+    ("SELECT notes, count(*) FROM customers GROUP BY 1", ()),
+    ("SELECT notes, count(*) FROM customers GROUP BY ROLLUP (1)", ()),
+    ("SELECT * FROM customers ORDER BY 9", ()),
+    ("SELECT notes, notes AS n FROM customers ORDER BY n", ()),  # the same column twice
+    ("SELECT id, notes FROM customers ORDER BY notes", ()),
+])
+def test_free_text_is_left_to_the_gateway_only_when_nothing_orders_by_it(
+        sql: str, scanned: tuple[int, ...]) -> None:
+    decision = rewrite(sql, RULES.purposes[CS], RULES, CATALOG, mask_key=b"k",
+                       gateway_scan=True)
+    assert decision.refusal is None
+    assert tuple(position for position, _ in decision.scan_columns) == scanned
+    # left clear in the masking derived table, or masked there
+    assert ('"member_no", "notes", ' in decision.sql) == bool(scanned)
