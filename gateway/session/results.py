@@ -451,7 +451,7 @@ class Tracker:
             return b""
         if not (run.subject_tables or run.guards or run.scans or run.checks):
             return None
-        if datarows is not None:
+        if datarows is not None and type(data) is bytes:
             if run.kinds is None:
                 self._compiled(run, _I16(data, start + 5)[0])
             # rows allowed from this one on (it is counted already)
