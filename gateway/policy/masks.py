@@ -48,6 +48,7 @@ def null_of(column: Column) -> str:
 # Every function and operator below is schema-qualified: a client may reorder search_path,
 # and an exact-match function elsewhere on it would otherwise win over pg_catalog's.
 _STARS = "'***'::pg_catalog.text"
+_YEAR = "'year'::pg_catalog.text"
 
 
 def _f(name: str, *args: str) -> str:
@@ -84,11 +85,15 @@ def masked_expr(cls: ClassDef, column: Column, rules: Rules, key: bytes | None) 
 
 
 def _year(ref: str, column: Column) -> str:
-    truncated = _f("date_trunc", "'year'::pg_catalog.text", ref)
     if column.type == "date":
-        return f"{truncated}::pg_catalog.date"
+        # January 1st of the date's year, built directly: date_trunc would go through a
+        # timestamptz in the session's time zone and back, three times the cost per row;
+        # infinite dates have no year and stay as they are (as date_trunc leaves them)
+        year = f"{_f('date_part', _YEAR, ref)}::pg_catalog.int4"
+        return (f"CASE WHEN {_f('isfinite', ref)} THEN {_f('make_date', year, '1', '1')} "
+                f"ELSE {ref} END")
     if column.type.startswith("timestamp"):
-        return truncated
+        return _f("date_trunc", _YEAR, ref)
     return null_of(column)
 
 

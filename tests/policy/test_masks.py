@@ -28,6 +28,11 @@ CASES = [
     (Mask("email"), TEXT, "zhangsan@x.cn", "z***@x.cn"),
     (Mask("email"), TEXT, "not-an-email", "***"),
     (Mask("year"), DATE, "1990-05-17", "1990-01-01"),
+    (Mask("year"), DATE, "2000-02-29", "2000-01-01"),
+    (Mask("year"), DATE, "0044-03-15 BC", "0044-01-01 BC"),
+    (Mask("year"), DATE, "infinity", "infinity"),
+    (Mask("year"), DATE, "-infinity", "-infinity"),
+    (Mask("year"), DATE, None, None),
     (Mask("null"), TEXT, "x", None),
     (Mask("redact"), TEXT, "anything", "***"),
     (Mask("redact"), INT, "42", None),
@@ -51,6 +56,17 @@ def _eval(db, mask: Mask, column: Column, value: str | None, key: bytes | None =
 @pytest.mark.parametrize(("mask", "column", "value", "expected"), CASES)
 def test_mask_in_sql(db, mask: Mask, column: Column, value, expected) -> None:
     assert _eval(db, mask, column, value) == expected
+
+
+def test_the_year_of_a_date_is_what_date_trunc_gives(db) -> None:
+    # the mask builds January 1st itself; date_trunc's way (through a timestamptz in the
+    # session's time zone) gives the same date for every date, BC and leap days included
+    expr = masked_expr(ClassDef("c", mask=Mask("year")), DATE, RULES, None)
+    assert db.execute(
+        f"SELECT count(*) FROM (SELECT '2000-01-01'::date + g AS v"
+        f" FROM generate_series(-800000, 400000, 7) g) t"
+        f" WHERE ({expr}) IS DISTINCT FROM pg_catalog.date_trunc('year', v)::date"
+    ).fetchone()[0] == 0
 
 
 def test_hash_is_keyed_and_stable(db) -> None:
