@@ -3,9 +3,9 @@
 
 The same work as results.Tracker._rewrite_row, which stays the reference and the path
 taken when this module is not built, over all the rows that follow each other in what
-the server sent (one call for a few hundred rows, not one each): walk the cells, read the subject keys at the end
-into their sets and cut them off, hand the cells that may need masking to Python, and
-rebuild the row from slices. Most cells need nothing: a guarded cell always goes to
+the server sent (one call for a few hundred rows, not one each): walk the cells, read
+the subject keys at the end into their sets and cut them off, hand the cells that may
+need masking to Python, and rebuild the rows into one buffer. Most cells need nothing: a guarded cell always goes to
 Python, a free-text cell only when its bytes may hold a number or an e-mail address
 (see _may_hold_entity), a computed cell only when the check could find something in it
 (freetext.suspect, byte for byte). In Python each of these steps costs a few interpreted
@@ -19,7 +19,8 @@ from libc.stdint cimport int32_t, int64_t, uint32_t
 from libc.stdlib cimport free, realloc
 from libc.string cimport memcpy
 
-# What rewrite() does with a visible cell, one byte per column (see kinds()).
+# What rewrite_rows() does with a visible cell, one byte per column (made by
+# results.Tracker._compiled).
 KEEP, GUARD, SCAN, SCAN_ALWAYS, CHECK = 0, 1, 2, 3, 4
 cdef enum:
     # PostgreSQL's most columns in a result (MaxTupleAttributeNumber); a row with more

@@ -469,7 +469,7 @@ class Tracker:
 
     def _compiled(self, run: Run, count: int) -> None:
         """What the compiled path needs for the rows of run with count cells (see
-        datarows.rewrite); a row with another count goes the Python way."""
+        datarows.rewrite_rows); a row with another count goes the Python way."""
         keep = max(count - len(run.subject_tables), 0)
         kinds = bytearray(keep)
         if run.checks is not None:
