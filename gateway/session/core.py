@@ -181,10 +181,14 @@ class Session:
         """
         if self.phase != "ready":
             return
+        tracker = self.tracker
         if self._outbuf:
             data = self._whole(self._outbuf, data)
+        elif tracker.awaited is not None and tracker.settle(data):
+            self._ready(data[-1:])  # the whole reply to a repeated batch, at once
+            self.to_client.append(data)
+            return
         size, pos, run = len(data), 0, 0
-        tracker = self.tracker
         out, data_row = self.to_client, tracker.data_row
         while size - pos >= 5:
             length = _length(data, pos + 1)[0]
@@ -203,10 +207,7 @@ class Session:
             elif type_byte == _COMMAND_COMPLETE:
                 replacement = tracker.command_complete(data[pos + 5:end])
             elif type_byte == _READY:
-                self.transaction = data[end - 1:end]
-                self._syncs_done += 1
-                if self._refusals:
-                    self._forget_refusals()
+                self._ready(data[end - 1:end])
                 tracker.ready()
                 replacement = None
             elif type_byte == _ROW_DESCRIPTION:
@@ -226,6 +227,13 @@ class Session:
             out.append(data if run == 0 and pos == size else memoryview(data)[run:pos])
         if pos < size:
             self._outbuf += memoryview(data)[pos:]
+
+    def _ready(self, status: bytes) -> None:
+        """A ReadyForQuery with this transaction status."""
+        self.transaction = status
+        self._syncs_done += 1
+        if self._refusals:
+            self._forget_refusals()
 
     def _server_message(self, type_byte: int, data: bytes, start: int,
                         end: int) -> bytes | None:

@@ -17,7 +17,7 @@ from cpython.set cimport PySet_Add, PySet_GET_SIZE
 from cpython.unicode cimport Py_UNICODE_ISSPACE, PyUnicode_DecodeUTF8
 from libc.stdint cimport int32_t, int64_t, uint32_t
 from libc.stdlib cimport free, realloc
-from libc.string cimport memcpy
+from libc.string cimport memcmp, memcpy
 
 # What rewrite_rows() does with a visible cell, one byte per column (made by
 # results.Tracker._compiled).
@@ -292,3 +292,37 @@ def residue(str text):
             return True
         i = last + 1
     return False
+
+
+def plain_reply(bytes data, bytes head, described, bint describe):
+    """results.plain_reply, compiled: (DataRows, tag start, tag end) when data is one
+    whole reply of head, a RowDescription of body `described` (required when describe),
+    DataRows, CommandComplete and ReadyForQuery; else None."""
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(data)
+    cdef Py_ssize_t size = PyBytes_GET_SIZE(data), pos = PyBytes_GET_SIZE(head)
+    cdef Py_ssize_t rows = 0, length, end, known
+    if size < pos or memcmp(p, PyBytes_AS_STRING(head), pos) != 0:
+        return None
+    if size - pos >= 1 and p[pos] == 84:  # T
+        if described is None or size - pos < 5:
+            return None
+        known = PyBytes_GET_SIZE(<bytes?>described)
+        if _i32(p + pos + 1) != known + 4 or size - pos - 5 < known \
+                or memcmp(p + pos + 5, PyBytes_AS_STRING(described), known) != 0:
+            return None
+        pos += 5 + known
+    elif describe:
+        return None
+    while size - pos >= 5 and p[pos] == 68:  # D
+        length = _i32(p + pos + 1)
+        if length < 4:
+            return None
+        pos += 1 + length
+        rows += 1
+    if size - pos < 5 or p[pos] != 67:  # C
+        return None
+    length = _i32(p + pos + 1)
+    end = pos + 1 + length
+    if length < 4 or end + 6 != size or memcmp(p + end, b"Z\0\0\0\5", 5) != 0:
+        return None
+    return rows, pos + 5, end

@@ -43,6 +43,9 @@ SUBJECT_BATCH = 10_000
 _SYNC = ("sync", None)
 _SYNC_BYTES = Sync().encode()
 _BIND_BYTE, _PARSE_BYTE = ord("B"), ord("P")
+_DATA_ROW_BYTE, _COMMAND_COMPLETE_BYTE = ord("D"), ord("C")
+_PARSE_COMPLETE, _BIND_COMPLETE = b"1\0\0\0\4", b"2\0\0\0\4"
+_READY_HEAD = b"Z\0\0\0\5"
 _EXECUTE_TAIL = 1 + 4 + 1 + 4 + len(_SYNC_BYTES)  # Execute and Sync, less the portal name
 _REPEATS = 64  # batch forms a session keeps
 _NO_PORTAL = (None, False)
@@ -110,6 +113,7 @@ class Repeat:
     describe: bool
     lead: bytes = b""  # a Parse of the statement before the Bind, byte for byte
     sql: str | None = None  # and its text (the caller checks its decision is still current)
+    reply_head: bytes = b""  # how the reply begins: [ParseComplete,] BindComplete
 
 
 class Run:
@@ -206,6 +210,11 @@ class Tracker:
     _unknown: dict[bytes, tuple[tuple[int, ...], frozenset[int]]] = field(default_factory=dict)
     # a Repeat by its leading Parse, or by its Bind head (see Repeat.head) when it has none
     _repeats: dict[bytes, Repeat] = field(default_factory=dict)
+    # The one statement waiting for its reply, when that reply can be tracked at once
+    # (see settle): (its Run, only thing in flight, rows untouched, tag the server's;
+    # what the reply begins with before any RowDescription; whether a RowDescription
+    # must come; the queue entries it made). The caller looks before calling settle.
+    awaited: tuple[Run, bytes, bool, int] | None = None
 
     # ------------------------------------------------------------ what the client sent
 
@@ -225,7 +234,11 @@ class Tracker:
                 self._declared(decision)
             elif decision.fetches is not None:
                 prepared = self._through_cursor(prepared, decision.fetches)
-        self._queue.append(("query", self._run(prepared, row_limit, False, sql)))
+        run = self._run(prepared, row_limit, False, sql)
+        queue = self._queue
+        self.awaited = (run, b"", False, 1) \
+            if not queue and run.plain and prepared.tag is None else None
+        queue.append(("query", run))
 
     def _declared(self, decision: Decision) -> None:
         # From now on a FETCH from these cursors returns rows as the DECLARE decided them.
@@ -299,7 +312,8 @@ class Tracker:
         head = data[bind_start + 5:_names_end(data, bind_start)]
         lead = data[:bind_start]
         put(self._repeats, lead or head,
-            Repeat(statement, portal, prepared, head, tail, bool(execute), lead, sql), _REPEATS)
+            Repeat(statement, portal, prepared, head, tail, bool(execute), lead, sql,
+                   _PARSE_COMPLETE + _BIND_COMPLETE if lead else _BIND_COMPLETE), _REPEATS)
 
     def repeated(self, data: bytes) -> Repeat | None:
         """The batch remembered (see Repeat) that data has the form of, else None."""
@@ -326,11 +340,38 @@ class Tracker:
         """Track a batch of the form found (see repeated) as its first one was tracked."""
         prepared, queue = found.prepared, self._queue
         self._portals[found.portal] = (prepared, False)
+        alone = not queue
         if found.describe:
             queue.append(("describe", prepared))
         # (as _run makes it for a statement that reads no classified table, one call less)
-        queue.append(("run", Run(prepared, self.clock(), None, False, prepared.guards)))
+        run = Run(prepared, self.clock(), None, False, prepared.guards)
+        queue.append(("run", run))
         queue.append(_SYNC)
+        if alone and run.plain and prepared.tag is None:
+            self.awaited = (run, found.reply_head, found.describe, 2 + found.describe)
+        else:
+            self.awaited = None
+
+    def settle(self, data: bytes) -> bool:
+        """Track at once the whole reply to the one statement awaited, when data is that
+        reply and nothing else (see plain_reply). Anything else (an error, a notice, new
+        columns, a reply cut in two) leaves it all to the message-by-message path."""
+        awaited, self.awaited = self.awaited, None
+        if awaited is None:
+            return False
+        run, head, describe, entries = awaited
+        queue = self._queue
+        if len(queue) != entries:
+            return False
+        shape = _plain_reply(data, head, run.prepared.described, describe)
+        if shape is None:
+            return False
+        rows, tag_start, tag_end = shape
+        run.rows += rows
+        run.tag = data[tag_start:tag_end]
+        queue.clear()
+        self._finish(run)
+        return True
 
     def describe(self, kind: str, name: str) -> None:
         target = self.prepared(name) if kind == "S" else self._portals.get(name, (None,))[0]
@@ -776,6 +817,42 @@ def _checked(run: Run, check: Callable[[str], str], value: bytes) -> bytes | Non
         return None
     run.misses += 1
     return masked.encode("utf-8", "surrogateescape")
+
+
+def plain_reply(data: bytes, head: bytes, described: bytes | None,
+                describe: bool) -> tuple[int, int, int] | None:
+    """When data is one whole reply made of head, a RowDescription with the body
+    `described` (required when describe), DataRows, CommandComplete and ReadyForQuery:
+    the number of DataRows and where the CommandComplete tag starts and ends; else None.
+    The Python twin of datarows.plain_reply."""
+    size = len(data)
+    if not data.startswith(head):
+        return None
+    pos = len(head)
+    if data.startswith(b"T", pos):
+        if described is None or size - pos < 5 \
+                or _I32(data, pos + 1)[0] != len(described) + 4 \
+                or not data.startswith(described, pos + 5):
+            return None
+        pos += 5 + len(described)
+    elif describe:
+        return None
+    rows = 0
+    while size - pos >= 5 and data[pos] == _DATA_ROW_BYTE:
+        length = _I32(data, pos + 1)[0]
+        if length < 4:
+            return None
+        pos += 1 + length
+        rows += 1
+    if size - pos < 5 or data[pos] != _COMMAND_COMPLETE_BYTE:
+        return None
+    end = pos + 1 + _I32(data, pos + 1)[0]
+    if end + 6 != size or end < pos + 5 or not data.startswith(_READY_HEAD, end):
+        return None
+    return rows, pos + 5, end
+
+
+_plain_reply = datarows.plain_reply if datarows is not None else plain_reply
 
 
 def _names_end(data: bytes, bind: int) -> int:

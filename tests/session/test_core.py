@@ -260,3 +260,90 @@ def test_any_bytes_are_a_remembered_batch_or_not_never_an_error(tail: bytes, cut
         data = known[:cut] + tail
         found = s.tracker.repeated(data)
         assert found is None or data.endswith(found.tail)
+
+
+# -- the reply to a statement awaited alone, tracked at once (Tracker.settle)
+
+SIMPLE = Decision(sql="SELECT 1", kind="select", verbatim=True)
+_FIELDS = {"same": (m.Field("abalance", 16400, 3, 23, 4),),
+           "other": (m.Field("bid", 16400, 2, 23, 4), m.Field("x"))}
+
+
+def _reply(kind: str, columns: str, rows: int, notice: bool, error: bool) -> bytes:
+    head = {"bind": [m.BindComplete()], "parse": [m.ParseComplete(), m.BindComplete()],
+            "query": []}[kind.split("-")[0]]
+    messages = [*head]
+    if kind != "bind-nodescribe":
+        messages.append(m.RowDescription(_FIELDS[columns]))
+    messages += [m.DataRow((b"7",) * len(_FIELDS[columns]))] * rows
+    if notice:
+        messages.append(m.NoticeResponse((("S", "NOTICE"), ("C", "00000"), ("M", "n"))))
+    messages.append(m.ErrorResponse.build("57014", "canceled") if error
+                    else m.CommandComplete(f"SELECT {rows}"))
+    messages.append(m.ReadyForQuery(b"I"))
+    return b"".join(x.encode() for x in messages)
+
+
+def _request(kind: str) -> bytes:
+    if kind == "query":
+        return m.Query(SIMPLE.sql).encode()
+    if kind == "parse":
+        return _parsed_batch(PLAIN.sql, b"5")
+    return _batch(b"5", describe=kind == "bind")
+
+
+def _state(s: Session) -> tuple:
+    runs = [(r.rows, bytes(r.tag), r.sqlstate, r.sql) for r in s.tracker.finished]
+    return _sent(s), runs, s.transaction, s.busy, s.statements, s.tracker.misses
+
+
+steps = st.lists(st.tuples(
+    st.sampled_from(("bind", "bind-nodescribe", "parse", "query")),
+    st.sampled_from(("same", "same", "other")), st.integers(0, 3),
+    st.booleans(), st.integers(0, 9), st.one_of(st.just(-1), st.integers(0, 200)),
+    st.booleans()),
+    min_size=1, max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(steps=steps)
+def test_a_reply_taken_at_once_is_tracked_as_message_by_message(steps: list) -> None:
+    quick, slow = (_extended({PLAIN.sql: PLAIN, SIMPLE.sql: SIMPLE}) for _ in range(2))
+    slow.tracker.settle = lambda data: False  # the reference: every message on its own
+    for s in (quick, slow):
+        _prepare(s, PLAIN.sql)
+    pending: list[bytes] = []
+    for kind, columns, rows, notice, trouble, cut, pipelined in steps:
+        request = _request(kind)
+        pending.append(_reply(kind, columns, rows, notice and trouble < 3, trouble == 0))
+        for s in (quick, slow):
+            s.client_bytes(request)
+            s.to_server.clear()
+        if pipelined and len(pending) < 3:
+            continue  # the next request goes before this reply comes
+        data = b"".join(pending)
+        if cut < 0:  # the first reply alone in a read, what follows in the next
+            cut = len(pending[0])
+        pending = []
+        for s in (quick, slow):
+            s.server_bytes(data[:cut])
+            s.server_bytes(data[cut:])
+        assert _state(quick) == _state(slow)
+
+
+def test_the_reply_to_a_repeated_batch_or_a_plain_query_is_taken_at_once() -> None:
+    s = _extended({PLAIN.sql: PLAIN, SIMPLE.sql: SIMPLE})
+    _prepare(s, PLAIN.sql)
+    settled = []
+    settle = s.tracker.settle
+    s.tracker.settle = lambda data: settled.append(settle(data)) or settled[-1]
+    for kind in ("bind", "bind", "parse", "parse", "query", "query", "bind-nodescribe",
+                 "bind-nodescribe"):
+        s.client_bytes(_request(kind))
+        s.to_server.clear()
+        s.server_bytes(_reply(kind, "same", 2, False, False))
+        _sent(s)
+    # a batch's first time goes the long way (its form is learnt), a query's first reply
+    # too (its columns are learnt), then each reply at once
+    assert settled == [True, True, False, True, True]
+    assert [r.rows for r in s.tracker.finished] == [2] * 8 and not s.busy

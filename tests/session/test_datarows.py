@@ -213,3 +213,61 @@ def test_the_compiled_residue_check_finds_whatever_the_pattern_finds(text: str) 
     assert found or not _residue(text)
     if "@" not in text:
         assert found == _residue(text)  # the same, but for an '@' after a skipped run
+
+
+# -- the reply to a statement awaited alone (results.plain_reply, Tracker.settle)
+
+_HEADS = (b"", results._BIND_COMPLETE, results._PARSE_COMPLETE + results._BIND_COMPLETE)
+_DESCRIBED = m.RowDescription((m.Field("abalance", 16400, 3, 23, 4),)).encode()[5:]
+_OTHER = m.RowDescription((m.Field("phone", 16500, 2, 25),)).encode()[5:]
+
+
+@st.composite
+def replies(draw: st.DrawFn) -> tuple[bytes, bytes, bytes | None, bool]:
+    """A reply put together from the pieces plain_reply looks for, often whole and as
+    expected, sometimes with a piece wrong, missing, cut short or followed by more."""
+    head = draw(st.sampled_from(_HEADS))
+    described = draw(st.sampled_from((_DESCRIBED, _DESCRIBED, _OTHER, None)))
+    wrong = draw(st.sampled_from((None,) * 6 + ("head", "body", "notice", "end", "ready",
+                                                "cut", "more")))
+    parts = [draw(st.sampled_from(_HEADS)) if wrong == "head" else head]
+    body = draw(st.sampled_from((_OTHER, b""))) if wrong == "body" else \
+        draw(st.sampled_from((described or _DESCRIBED, b"")))
+    if body:
+        parts.append(b"T" + (len(body) + 4).to_bytes(4, "big") + body)
+    for _ in range(draw(st.integers(0, 4))):
+        parts.append(m.DataRow(tuple(draw(st.lists(cells, max_size=3)))).encode())
+    if wrong == "notice":
+        parts.append(m.NoticeResponse((("S", "NOTICE"), ("C", "00000"), ("M", "x"))).encode())
+    parts.append(draw(st.sampled_from((m.ErrorResponse.build("57014", "stop").encode(),
+                                       b"C\x00\x00\x00\x02", b"D\xff\xff\xff\xf0")))
+                 if wrong == "end" else m.CommandComplete("SELECT 3").encode())
+    parts.append(draw(st.sampled_from((b"Z\0\0\0\5", b"", b"Z\0\0\0\6IT")))
+                 if wrong == "ready" else m.ReadyForQuery(b"I").encode())
+    data = b"".join(parts)
+    if wrong == "cut":
+        data = data[:draw(st.integers(0, len(data)))]
+    elif wrong == "more":
+        data += draw(st.sampled_from((b"Z", m.ReadyForQuery(b"T").encode())))
+    return data, head, described, draw(st.booleans())
+
+
+@compiled
+@settings(max_examples=2000, deadline=None)
+@given(reply=replies())
+def test_the_compiled_reply_walk_is_its_python_twin(
+        reply: tuple[bytes, bytes, bytes | None, bool]) -> None:
+    assert datarows.plain_reply(*reply) == results.plain_reply(*reply)
+
+
+def test_a_whole_plain_reply_is_counted() -> None:
+    rows = b"".join(m.DataRow((b"1",)).encode() for _ in range(3))
+    data = (results._BIND_COMPLETE + b"T" + (len(_DESCRIBED) + 4).to_bytes(4, "big")
+            + _DESCRIBED + rows + m.CommandComplete("SELECT 3").encode()
+            + m.ReadyForQuery(b"T").encode())
+    tag = data.index(b"SELECT 3")
+    for walk in (results.plain_reply, datarows.plain_reply if datarows else None):
+        if walk is not None:
+            assert walk(data, results._BIND_COMPLETE, _DESCRIBED, True) == (3, tag, tag + 9)
+            assert walk(data, results._BIND_COMPLETE, _OTHER, True) is None  # new columns
+            assert walk(data[:-1], results._BIND_COMPLETE, _DESCRIBED, True) is None
