@@ -1,7 +1,8 @@
 """The compiled hot paths, built when a C compiler is there; without it the gateway does
 the same work in Python: the DataRow path (gateway/session/datarows.pyx; in Python,
-results.Tracker) and the ledger's text[] fields (gateway/audit/arrays.pyx; in Python,
-binary.text_array)."""
+results.Tracker), the ledger's text[] fields (gateway/audit/arrays.pyx; in Python,
+binary.text_array) and the literal shape of a statement (gateway/policy/literals.pyx; in
+Python, fastpath.literal_shape)."""
 
 import sys
 
@@ -34,6 +35,7 @@ else:
     extensions = cythonize([
         Extension("gateway.session.datarows", ["gateway/session/datarows.pyx"]),
         Extension("gateway.audit.arrays", ["gateway/audit/arrays.pyx"]),
+        Extension("gateway.policy.literals", ["gateway/policy/literals.pyx"]),
     ], compiler_directives={"language_level": 3})
 
 setup(ext_modules=extensions, cmdclass={"build_ext": OptionalBuildExt})

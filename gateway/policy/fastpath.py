@@ -15,9 +15,11 @@ so the scan runs once per shape rather than once per call.
 from __future__ import annotations
 
 import re
+from functools import partial
 
 from pglast import parser
 
+from gateway import compiled
 from gateway.policy.catalog import Catalog
 from gateway.policy.model import Rules
 
@@ -48,11 +50,12 @@ def sensitive_names(rules: Rules, catalog: Catalog) -> frozenset[str]:
     return frozenset(r.rpartition(".")[2].lower() for r in relations)
 
 
-def literal_shape(sql: str) -> str | None:
+def python_literal_shape(sql: str) -> str | None:
     """sql with its literals blanked, or None when it is not safe to shape.
 
     Two texts with one shape lex to the same tokens but for the values of constants, so
-    the fast path decides them alike.
+    the fast path decides them alike. The reference for literals.literal_shape (compiled),
+    which literal_shape is when it is built.
     """
     if len(sql) > _LONGEST_SHAPED or not sql.isascii():
         return None
@@ -62,6 +65,11 @@ def literal_shape(sql: str) -> str | None:
     if "'" in sql:
         sql = _STRING.sub("'?'", sql)
     return _NUMBER.sub("?", sql)
+
+
+_literals = compiled.load("gateway.policy.literals")
+literal_shape = (partial(_literals.literal_shape, longest=_LONGEST_SHAPED)
+                 if _literals is not None else python_literal_shape)
 
 
 def plain_select(sql: str, sensitive: frozenset[str]) -> bool:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from gateway.policy import fastpath
 from gateway.policy.fastpath import plain_select
 
 SENSITIVE = frozenset({"customers", "orders", "customer_contacts", "customers_vip"})
@@ -35,3 +38,16 @@ SENSITIVE = frozenset({"customers", "orders", "customer_contacts", "customers_vi
 ])
 def test_fast_path(sql: str, fast: bool) -> None:
     assert plain_select(sql, SENSITIVE) is fast
+
+
+_literals = fastpath._literals
+_PIECES = ("SELECT ", "a", "x1", "_", "1", "42", "1e5", "0.5", ".", "'", "''", "'it''s'",
+           " ", "=", "-", "--", "/", "/*", "*", '"', "$1", "\\", "?", "é", "(", ")", ",", ";")
+
+
+@pytest.mark.skipif(_literals is None, reason="compiled literal shape not built")
+@settings(max_examples=3000, deadline=None)
+@given(pieces=st.lists(st.sampled_from(_PIECES), max_size=30), long=st.booleans())
+def test_the_compiled_literal_shape_is_its_python_twin(pieces: list[str], long: bool) -> None:
+    sql = "".join(pieces) * (200 if long else 1)  # sometimes past the longest shaped
+    assert fastpath.literal_shape(sql) == fastpath.python_literal_shape(sql)
