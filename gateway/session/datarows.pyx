@@ -5,11 +5,15 @@ The same work as results.Tracker._rewrite_row, which stays the reference and the
 taken when this module is not built, over all the rows that follow each other in what
 the server sent (one call for a few hundred rows, not one each): walk the cells, read
 the subject keys at the end into their sets and cut them off, hand the cells that may
-need masking to Python, and rebuild the rows into one buffer. Most cells need nothing: a guarded cell always goes to
-Python, a free-text cell only when its bytes may hold a number or an e-mail address
-(see _may_hold_entity), a computed cell only when the check could find something in it
-(freetext.suspect, byte for byte). In Python each of these steps costs a few interpreted
-operations per cell, about 4 µs a row of eleven columns; here it is a loop over bytes.
+need masking to Python, and rebuild the rows into one buffer. Most cells need nothing:
+a guarded cell always goes to Python, a free-text cell only when its bytes may hold a
+number or an e-mail address (see _may_hold_entity), a computed cell only when the check
+could find something in it (freetext.suspect, byte for byte). In Python each of these
+steps costs a few interpreted operations per cell, about 4 µs a row of eleven columns;
+here it is a loop over bytes.
+
+Also plain_reply: the walk over a whole reply whose rows pass untouched (Tracker.settle),
+twin of results.plain_reply.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
