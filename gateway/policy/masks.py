@@ -78,7 +78,7 @@ def masked_expr(cls: ClassDef, column: Column, rules: Rules, key: bytes | None) 
     if kind == "redact":
         body = f"CASE WHEN {ref} IS NULL THEN NULL ELSE {_STARS} END"
     elif kind == "scan":
-        body = scan_expr(text, cls.scan, rules)
+        body = closed_scan_expr(text, cls.scan, rules)
     else:
         body = text_mask(text, cls.mask)
     return _as_column_type(body, column) if column.is_text else body
@@ -160,6 +160,41 @@ def scan_expr(ref: str, entities: tuple[str, ...], rules: Rules) -> str:
     return f"CASE WHEN {anything} THEN {expr} ELSE {ref} END"
 
 
+# What the patterns above cannot mask and the gateway's detector would look at (see
+# session.freetext): eleven or more digits with separators between them or full-width
+# ones, a mobile with its country code in front, an '@' outside an address the patterns
+# masked. Separators as in freetext._RESIDUE.
+_SEP = "[[:space:]－—.·/()（）-]"
+_DIGIT = "[0-9０-９]"
+_SPLIT_NUMBER = (f"(?=(?:{_DIGIT}{_SEP}*){{10}}{_DIGIT})"  # eleven digits from here
+                 f"[0-9]*(?:[０-９]|[0-9]{_SEP}+{_DIGIT})")  # not one plain run
+_CODED_MOBILE = "(^|[^0-9])(00)?861[3-9][0-9]{9}([^0-9]|$)"
+_BARE_AT = "[^*[:space:]]+@[^[:space:]]*"  # the masked address keeps a '*' before its '@'
+_DIGITS = "0123456789０１２３４５６７８９"
+_NUMBER_ENTITIES = frozenset(ENTITY_PATTERNS)
+
+
+def closed_scan_expr(ref: str, entities: tuple[str, ...], rules: Rules) -> str:
+    """scan_expr, failing closed where only the detector could tell: the SQL scan stands
+    alone (in WHERE, ORDER BY, COPY, cursors ...), so a text that may still hold a
+    number split by separators, in full-width digits or behind a country code has all
+    its digits masked, and a text with an '@' left unmasked loses the words around it."""
+    expr = scan_expr(ref, entities, rules)
+    if "EMAIL_ADDRESS" in entities:
+        bare = _f("int4gt", _f("strpos", ref, "'@'::pg_catalog.text"), "0")
+        expr = f"CASE WHEN {bare} THEN {_regexp(expr, _BARE_AT, '***')} ELSE {expr} END"
+    tests = [_SPLIT_NUMBER] if any(e in _NUMBER_ENTITIES for e in entities) else []
+    if "CN_MOBILE" in entities:
+        tests.append(_CODED_MOBILE)
+    if not tests:
+        return expr
+    residue = _f("textregexeq", ref, f"{quote_literal('|'.join(tests))}::pg_catalog.text")
+    digits = f"{quote_literal(_DIGITS)}::pg_catalog.text"
+    stars = f"{quote_literal('*' * len(_DIGITS))}::pg_catalog.text"
+    # every digit to a star, or each to itself: the text written once, not once per branch
+    return _f("translate", expr, digits, f"CASE WHEN {residue} THEN {stars} ELSE {digits} END")
+
+
 def _regexp(expr: str, regex: str, replacement: str) -> str:
     return _f("regexp_replace", expr, f"{quote_literal(regex)}::pg_catalog.text",
               f"{quote_literal(replacement)}::pg_catalog.text", "'g'::pg_catalog.text")
@@ -197,5 +232,5 @@ def _hash(ref: str, key: bytes | None) -> str:
     return f"CASE WHEN {ref} IS NULL THEN NULL ELSE {tagged} END"
 
 
-__all__ = ["NUMERIC", "MaskKeyMissing", "fits", "masked_expr", "null_of", "scan_expr",
-           "text_mask"]
+__all__ = ["NUMERIC", "MaskKeyMissing", "closed_scan_expr", "fits", "masked_expr", "null_of",
+           "scan_expr", "text_mask"]

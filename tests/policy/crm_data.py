@@ -57,7 +57,7 @@ class Customer:
     notes: str
     opt_in: bool
     created_at: dt.datetime
-    extra_phone: str  # a second mobile written inside notes
+    extra_phone: str  # a second mobile written inside notes (see _written)
     vip: bool = False
 
     @property
@@ -89,6 +89,18 @@ def _card(rng: random.Random) -> str:
     return payload + luhn_check_digit(payload)
 
 
+_FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+def _written(mobile: str, n: int) -> str:
+    """A mobile as people write it in notes: mostly plain, sometimes split by spaces or
+    dashes, in full-width digits or behind the country code (only a detector, or a scan
+    failing closed, finds those)."""
+    split = f"{mobile[:3]}{{0}}{mobile[3:7]}{{0}}{mobile[7:]}"
+    return {1: split.format(" "), 2: split.format("-"), 3: mobile.translate(_FULL_WIDTH),
+            4: f"+86 {mobile}"}.get(n % 8, mobile)
+
+
 def customers(count: int = 120) -> list[Customer]:
     rng = random.Random(7)
     out = []
@@ -103,7 +115,7 @@ def customers(count: int = 120) -> list[Customer]:
             phone=phone, id_no=_id_no(rng, born), email=email,
             address=f"{rng.choice(CITIES)}{rng.choice(STREETS)}{rng.randrange(1, 999)}号",
             birthday=born, member_no=f"M{rng.randrange(10**8):08d}",
-            notes=f"客户来电，备用电话{extra}，邮箱 {email}", opt_in=n % 3 != 0,
+            notes=f"客户来电，备用电话{_written(extra, n)}，邮箱 {email}", opt_in=n % 3 != 0,
             created_at=dt.datetime.combine(TODAY, dt.time(), dt.UTC) - dt.timedelta(days=age_days),
             extra_phone=extra, vip=n % 40 == 5))
     return out
@@ -168,6 +180,7 @@ def secrets(purpose: str | None) -> set[str]:
                 values.add(value)
         if "phone" in NOT_CLEAR[purpose] or hidden_row:
             values.add(p.extra_phone)  # inside notes: found by the free-text scan
+            values.add(p.notes.split("备用电话")[1].split("，")[0])  # as written there
         if "card_no" in NOT_CLEAR[purpose]:
             values.update(cards.get(p.id, ()))
     return {form for value in values for form in forms(value)}

@@ -7,7 +7,7 @@ import pytest
 
 from gateway.policy.catalog import Column
 from gateway.policy.freetext import masker
-from gateway.policy.masks import fits, masked_expr
+from gateway.policy.masks import fits, masked_expr, scan_expr
 from gateway.policy.model import ClassDef, Mask
 from tests.policy.test_rewrite import RULES
 
@@ -97,9 +97,34 @@ FREE_TEXT = [
 @pytest.mark.parametrize("text", FREE_TEXT)
 def test_gateway_scan_matches_sql_scan(db, text: str) -> None:
     cls = RULES.classes["free_text"]
-    expr = masked_expr(cls, TEXT, RULES, None)
+    expr = scan_expr('"v"', cls.scan, RULES)
     in_sql = db.execute(f"SELECT {expr} FROM (SELECT $1::text AS v) t", (text,)).fetchone()[0]
     assert masker(cls.scan, RULES)(text) == in_sql
+
+
+# The SQL scan on its own (masked_expr): what only the detector could tell fails closed.
+CLOSED = [
+    ("新手机 139 8765 4321 请回电", "新手机 *** **** **** 请回电"),
+    ("电话 139-8765-4321，订单 20240506", "电话 ***-****-****，订单 ********"),
+    ("全角１３９８７６５４３２１", "全角***********"),
+    ("卡号 6222 0212 3456 7890 123", "卡号 **** **** **** **** ***"),
+    ("电话：+86 13812345678", "电话：+** ***********"),
+    ("国际 008613812345678 或 8613812345678", "国际 *************** 或 *************"),
+    ("写信 张三@例子.中国 谢谢", "写信 *** 谢谢"),
+    ("联系 zhang.san@example.cn", "联系 z***@example.cn"),  # masked by the patterns
+    ("备用电话13912345678，2024-05-06 来电", "备用电话139****5678，2024-05-06 来电"),
+    ("订单 12345678901234 金额 99.00", "订单 12345678901234 金额 99.00"),
+    ("2024-05-06 10:30 回访 3 次", "2024-05-06 10:30 回访 3 次"),  # dates: fewer digits
+    ("nothing to mask here", "nothing to mask here"),
+    (None, None),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CLOSED)
+def test_the_sql_scan_alone_fails_closed(db, text: str | None, expected: str | None) -> None:
+    expr = masked_expr(RULES.classes["free_text"], TEXT, RULES, None)
+    assert db.execute(f"SELECT {expr} FROM (SELECT $1::text AS v) t",
+                      (text,)).fetchone()[0] == expected
 
 
 def test_gateway_scan_masks_each_entity_by_its_class() -> None:
