@@ -145,7 +145,7 @@ def scan_expr(ref: str, entities: tuple[str, ...], rules: Rules) -> str:
         for entity in (e for e in entities if e in group):
             mask = masks.get(entity, Mask("redact"))
             if entity == "EMAIL_ADDRESS":
-                inner = _regexp(inner, _EMAIL, r"\1***\2" if mask.kind == "email" else "***")
+                inner = _email(inner, mask)
                 continue
             pattern, lengths = ENTITY_PATTERNS[entity]
             for length in lengths:
@@ -166,6 +166,7 @@ def scan_expr(ref: str, entities: tuple[str, ...], rules: Rules) -> str:
 # masked. Separators as in freetext._RESIDUE.
 _SEP = "[[:space:]－—.·/()（）-]"
 _DIGIT = "[0-9０-９]"
+_ELEVEN_DIGITS = f"{_DIGIT}(?:{_SEP}*{_DIGIT}){{10}}"
 _SPLIT_NUMBER = (f"(?=(?:{_DIGIT}{_SEP}*){{10}}{_DIGIT})"  # eleven digits from here
                  f"[0-9]*(?:[０-９]|[0-9]{_SEP}+{_DIGIT})")  # not one plain run
 _CODED_MOBILE = "(^|[^0-9])(00)?861[3-9][0-9]{9}([^0-9]|$)"
@@ -178,9 +179,11 @@ def closed_scan_expr(ref: str, entities: tuple[str, ...], rules: Rules) -> str:
     """scan_expr, failing closed where only the detector could tell: the SQL scan stands
     alone (in WHERE, ORDER BY, COPY, cursors ...), so a text that may still hold a
     number split by separators, in full-width digits or behind a country code has all
-    its digits masked, and a text with an '@' left unmasked loses the words around it."""
+    its digits masked, and an '@' the address pattern left is masked with the words
+    around it. Texts without eleven digits (separated or not) or an '@' pass one test."""
     expr = scan_expr(ref, entities, rules)
-    if "EMAIL_ADDRESS" in entities:
+    email = "EMAIL_ADDRESS" in entities
+    if email:  # (most texts have no '@': strpos, not a regular expression)
         bare = _f("int4gt", _f("strpos", ref, "'@'::pg_catalog.text"), "0")
         expr = f"CASE WHEN {bare} THEN {_regexp(expr, _BARE_AT, '***')} ELSE {expr} END"
     tests = [_SPLIT_NUMBER] if any(e in _NUMBER_ENTITIES for e in entities) else []
@@ -188,11 +191,23 @@ def closed_scan_expr(ref: str, entities: tuple[str, ...], rules: Rules) -> str:
         tests.append(_CODED_MOBILE)
     if not tests:
         return expr
+    # the residue: every digit masked, addresses as the patterns and the '@' step do
+    hidden = ref
+    if email:
+        mask = next((c.mask for c in rules.classes.values() if c.detect == "EMAIL_ADDRESS"),
+                    Mask("redact"))
+        hidden = _regexp(_email(ref, mask), _BARE_AT, "***")
+    hidden = _f("translate", hidden, f"{quote_literal(_DIGITS)}::pg_catalog.text",
+                f"{quote_literal('*' * len(_DIGITS))}::pg_catalog.text")
     residue = _f("textregexeq", ref, f"{quote_literal('|'.join(tests))}::pg_catalog.text")
-    digits = f"{quote_literal(_DIGITS)}::pg_catalog.text"
-    stars = f"{quote_literal('*' * len(_DIGITS))}::pg_catalog.text"
-    # every digit to a star, or each to itself: the text written once, not once per branch
-    return _f("translate", expr, digits, f"CASE WHEN {residue} THEN {stars} ELSE {digits} END")
+    inner = f"CASE WHEN {residue} THEN {hidden} ELSE {expr} END"
+    # one cheap test first: no eleven digits (separators allowed) and no '@', no finding
+    maybe = _f("textregexeq", ref, f"{quote_literal(_ELEVEN_DIGITS + '|@')}::pg_catalog.text")
+    return f"CASE WHEN {maybe} THEN {inner} ELSE {ref} END"
+
+
+def _email(expr: str, mask: Mask) -> str:
+    return _regexp(expr, _EMAIL, r"\1***\2" if mask.kind == "email" else "***")
 
 
 def _regexp(expr: str, regex: str, replacement: str) -> str:
