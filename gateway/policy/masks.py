@@ -173,6 +173,7 @@ _CODED_MOBILE = "(^|[^0-9])(00)?861[3-9][0-9]{9}([^0-9]|$)"
 _BARE_AT = "[^*[:space:]]+@[^[:space:]]*"  # the masked address keeps a '*' before its '@'
 _DIGITS = "0123456789０１２３４５６７８９"
 _NUMBER_ENTITIES = frozenset(ENTITY_PATTERNS)
+_SQL_FOUND = _NUMBER_ENTITIES | {"EMAIL_ADDRESS"}  # what the SQL scan can find at all
 
 
 def closed_scan_expr(ref: str, entities: tuple[str, ...], rules: Rules) -> str:
@@ -180,7 +181,16 @@ def closed_scan_expr(ref: str, entities: tuple[str, ...], rules: Rules) -> str:
     alone (in WHERE, ORDER BY, COPY, cursors ...), so a text that may still hold a
     number split by separators, in full-width digits or behind a country code has all
     its digits masked, and an '@' the address pattern left is masked with the words
-    around it. Texts without eleven digits (separated or not) or an '@' pass one test."""
+    around it. Texts without eleven digits (separated or not) or an '@' pass one test.
+    A scan for names or addresses cannot be done in SQL: such a text is not shown."""
+    if any(e not in _SQL_FOUND for e in entities):
+        # names, addresses: only the detector finds them, and it cannot run in the
+        # database; the text is not shown there (as a cell too long to scan is not, in
+        # the gateway: session.freetext.REDACTED)
+        shown = _cat("'[privacy gateway: '::pg_catalog.text",
+                     f"{_f('length', ref)}::pg_catalog.text",
+                     "' characters not shown]'::pg_catalog.text")
+        return f"CASE WHEN {ref} IS NULL THEN NULL ELSE {shown} END"
     expr = scan_expr(ref, entities, rules)
     email = "EMAIL_ADDRESS" in entities
     if email:  # (most texts have no '@': strpos, not a regular expression)

@@ -132,3 +132,12 @@ def test_gateway_scan_masks_each_entity_by_its_class() -> None:
     assert mask(FREE_TEXT[0]) == "客户来电，备用电话139****5678，请回电"
     assert mask(FREE_TEXT[1]) == "身份证110105********123X，卡号***************0123"
     assert mask(FREE_TEXT[2]) == "联系 z***@example.cn 或 138****1111/139****2222"
+
+
+def test_free_text_scanned_for_names_is_not_shown_by_the_sql_scan(db) -> None:
+    # only the detector finds names and addresses; it does not run in the database
+    cls = ClassDef("notes", Mask("scan"), scan=("CN_MOBILE", "CN_PERSON_NAME"))
+    expr = masked_expr(cls, TEXT, RULES, None)
+    rows = db.execute(f"SELECT {expr} FROM (VALUES ($1::text), (NULL)) t(v)",
+                      ("张伟来电，请回电",)).fetchall()
+    assert rows == [("[privacy gateway: 8 characters not shown]",), (None,)]
