@@ -36,12 +36,20 @@ WITH_PII: tuple[tuple[str, str], ...] = (
     ("退款请打到卡号{}，已转财务。", "card"),
     ("发票请发送至邮箱{}。", "email"),
     ("客户来电，回拨号码：{}，要求尽快处理。", "mobile"),
+    ("客户口述新手机 {}，请核对后更新。", "mobile_spoken"),
 )
 
 
 
 def _someone_id_number(rng: random.Random) -> str:
     return gen.id_number(rng, gen.region(rng), gen.birth_date(rng), rng.random() < 0.5)
+
+
+def _spoken_mobile(rng: random.Random) -> str:
+    # as an agent types a number read out on the phone: in groups (only a detector, or
+    # masking that fails closed, finds it)
+    number, sep = gen.mobile(rng), rng.choice((" ", "-"))
+    return sep.join((number[:3], number[3:7], number[7:]))
 
 
 def _someone_email(rng: random.Random) -> str:
@@ -51,6 +59,7 @@ def _someone_email(rng: random.Random) -> str:
 # Values in notes are someone's (a relative's, a new number): not tied to the row's customer.
 _FILLERS: dict[str, Callable[[random.Random], str]] = {
     "mobile": gen.mobile,
+    "mobile_spoken": _spoken_mobile,
     "card": gen.unionpay_card,
     "id_no": _someone_id_number,
     "email": _someone_email,

@@ -15,7 +15,7 @@ from gateway.sample.notes import note
 
 DRAWS = 500
 SEGMENTS = set(tables.MOBILE_PREFIXES)
-PII_IN_TEXT = re.compile(r"\d{11,19}|\d{17}[\dX]|@")
+PII_IN_TEXT = re.compile(r"\d{11,19}|\d{17}[\dX]|@|\d{3}[ -]\d{4}[ -]\d{4}")
 
 
 @pytest.fixture
