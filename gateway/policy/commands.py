@@ -30,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from gateway.policy.check import check_against_catalog
+    from gateway.policy.masks import unscannable_in_sql
 
     rules, problems = _load(args.file)
     if rules is not None and args.upstream:
@@ -40,6 +41,12 @@ def _check(args: argparse.Namespace) -> int:
         return 1
     print(f"{args.file}: ok ({len(rules.classes)} classes, {len(rules.tables)} tables, "
           f"{len(rules.purposes)} purposes, {len(rules.principals)} principals)")
+    for cls in rules.classes.values():
+        unscannable = unscannable_in_sql(cls.scan)
+        if unscannable:
+            print(f"{args.file}: note: class {cls.name} scans for {', '.join(unscannable)}, "
+                  "which only the gateway's detector finds: where the database masks the "
+                  "text (WHERE, ORDER BY, GROUP BY, COPY, cursors) it is not shown")
     return 0
 
 

@@ -176,6 +176,11 @@ _NUMBER_ENTITIES = frozenset(ENTITY_PATTERNS)
 _SQL_FOUND = _NUMBER_ENTITIES | {"EMAIL_ADDRESS"}  # what the SQL scan can find at all
 
 
+def unscannable_in_sql(entities: tuple[str, ...]) -> tuple[str, ...]:
+    """The entities of a scan that only the gateway's detector finds (names, addresses)."""
+    return tuple(e for e in entities if e not in _SQL_FOUND)
+
+
 def closed_scan_expr(ref: str, entities: tuple[str, ...], rules: Rules) -> str:
     """scan_expr, failing closed where only the detector could tell: the SQL scan stands
     alone (in WHERE, ORDER BY, COPY, cursors ...), so a text that may still hold a
@@ -183,7 +188,7 @@ def closed_scan_expr(ref: str, entities: tuple[str, ...], rules: Rules) -> str:
     its digits masked, and an '@' the address pattern left is masked with the words
     around it. Texts without eleven digits (separated or not) or an '@' pass one test.
     A scan for names or addresses cannot be done in SQL: such a text is not shown."""
-    if any(e not in _SQL_FOUND for e in entities):
+    if unscannable_in_sql(entities):
         # names, addresses: only the detector finds them, and it cannot run in the
         # database; the text is not shown there (as a cell too long to scan is not, in
         # the gateway: session.freetext.REDACTED)
@@ -258,4 +263,4 @@ def _hash(ref: str, key: bytes | None) -> str:
 
 
 __all__ = ["NUMERIC", "MaskKeyMissing", "closed_scan_expr", "fits", "masked_expr", "null_of",
-           "scan_expr", "text_mask"]
+           "scan_expr", "text_mask", "unscannable_in_sql"]

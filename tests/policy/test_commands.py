@@ -15,6 +15,20 @@ def test_check_ok(capsys: pytest.CaptureFixture) -> None:
     assert "ok (9 classes, 2 tables" in capsys.readouterr().out
 
 
+def test_check_notes_a_scan_only_the_gateway_can_do(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    names = tmp_path / "names.yaml"
+    names.write_text(RULES_FILE.read_text().replace(
+        "scan: [CN_MOBILE,", "scan: [CN_PERSON_NAME, CN_MOBILE,"))
+    assert main(["rules", "check", str(names)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == (f"{names}: note: class free_text scans for CN_PERSON_NAME, which only "
+                      "the gateway's detector finds: where the database masks the text "
+                      "(WHERE, ORDER BY, GROUP BY, COPY, cursors) it is not shown")
+    assert main(["rules", "check", str(RULES_FILE)]) == 0
+    assert "note:" not in capsys.readouterr().out
+
+
 def test_check_reports_file_line_reason(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(RULES_FILE.read_text().replace("phone: mobile", "phone: cellphone"))
