@@ -170,6 +170,7 @@ _ELEVEN_DIGITS = f"{_DIGIT}(?:{_SEP}*{_DIGIT}){{10}}"
 _SPLIT_NUMBER = (f"(?=(?:{_DIGIT}{_SEP}*){{10}}{_DIGIT})"  # eleven digits from here
                  f"[0-9]*(?:[０-９]|[0-9]{_SEP}+{_DIGIT})")  # not one plain run
 _CODED_MOBILE = "(^|[^0-9])(00)?861[3-9][0-9]{9}([^0-9]|$)"
+_NOT_PLAIN = f"[０-９]|[0-9]{_SEP}+{_DIGIT}|861[3-9]"
 _BARE_AT = "[^*[:space:]]+@[^[:space:]]*"  # the masked address keeps a '*' before its '@'
 _DIGITS = "0123456789０１２３４５６７８９"
 _NUMBER_ENTITIES = frozenset(ENTITY_PATTERNS)
@@ -214,11 +215,17 @@ def closed_scan_expr(ref: str, entities: tuple[str, ...], rules: Rules) -> str:
         hidden = _regexp(_email(ref, mask), _BARE_AT, "***")
     hidden = _f("translate", hidden, f"{quote_literal(_DIGITS)}::pg_catalog.text",
                 f"{quote_literal('*' * len(_DIGITS))}::pg_catalog.text")
-    residue = _f("textregexeq", ref, f"{quote_literal('|'.join(tests))}::pg_catalog.text")
+    # the residue; first what it needs and plain numbers lack (a separator between
+    # digits, a full-width digit, 86 before a mobile), a test without look-ahead
+    residue = f"{_matches(ref, _NOT_PLAIN)} AND {_matches(ref, '|'.join(tests))}"
     inner = f"CASE WHEN {residue} THEN {hidden} ELSE {expr} END"
     # one cheap test first: no eleven digits (separators allowed) and no '@', no finding
-    maybe = _f("textregexeq", ref, f"{quote_literal(_ELEVEN_DIGITS + '|@')}::pg_catalog.text")
+    maybe = _matches(ref, _ELEVEN_DIGITS + "|@")
     return f"CASE WHEN {maybe} THEN {inner} ELSE {ref} END"
+
+
+def _matches(ref: str, regex: str) -> str:
+    return _f("textregexeq", ref, f"{quote_literal(regex)}::pg_catalog.text")
 
 
 def _email(expr: str, mask: Mask) -> str:
