@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gateway.policy.catalog import Column
 from gateway.policy.freetext import masker
@@ -141,3 +145,24 @@ def test_free_text_scanned_for_names_is_not_shown_by_the_sql_scan(db) -> None:
     rows = db.execute(f"SELECT {expr} FROM (VALUES ($1::text), (NULL)) t(v)",
                       ("张伟来电，请回电",)).fetchall()
     assert rows == [("[privacy gateway: 8 characters not shown]",), (None,)]
+
+
+_PIECES = ("139", "8765", "4321", "13987654321", "86", "0086", "+", " ", "-", "—", ".", "/",
+           "(", ")", "１３９", "８７６５", "4", "2024-05-06", "客户", "电话", "，", "@", "u1",
+           "example.cn", "*")
+_LEFT = re.compile(r"[0-9０-９](?:[\s\-－—.·/()（）]*[0-9０-９]){10,}")
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pieces=st.lists(st.sampled_from(_PIECES), max_size=14))
+def test_the_sql_scan_alone_leaves_no_number_a_detector_would_look_for(
+        db, pieces: list[str]) -> None:
+    # what survives the SQL scan: at most plain runs of ASCII digits that no pattern
+    # takes for a number (and no mobile behind its country code)
+    text = "".join(pieces)
+    expr = masked_expr(RULES.classes["free_text"], TEXT, RULES, None)
+    out = db.execute(f"SELECT {expr} FROM (SELECT $1::text AS v) t", (text,)).fetchone()[0]
+    for left in _LEFT.findall(out):
+        assert left.isascii() and left.isdigit(), (text, out)
+        assert not re.fullmatch(r"(00)?861[3-9][0-9]{9}|1[3-9][0-9]{9}", left), (text, out)
