@@ -6,10 +6,13 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.policy.rules import load_rules
 from gateway.session import freetext
 from gateway.session.freetext import MAX_SCANNED_CHARS, text_masker
+from tests.policy.test_masks import TEXT_PIECES, numbers_left
 
 RULES = load_rules(Path(__file__).resolve().parents[2] / "rules" / "customers.yaml")
 MASK = text_masker(("CN_MOBILE", "CN_ID_CARD", "CN_BANK_CARD", "EMAIL_ADDRESS"), RULES)
@@ -69,3 +72,11 @@ def test_only_what_the_patterns_cannot_see_reaches_the_detector(
     mask = text_masker(("CN_MOBILE", "CN_ID_CARD", "CN_BANK_CARD", "EMAIL_ADDRESS"), RULES)
     mask(text)
     assert bool(calls) == detector
+
+
+@settings(max_examples=200, deadline=None)
+@given(pieces=st.lists(st.sampled_from(TEXT_PIECES), max_size=14))
+def test_no_number_a_detector_would_look_for_survives_the_masker(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    out = MASK(text)
+    assert numbers_left(out) == [], (text, out)
