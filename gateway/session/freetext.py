@@ -65,27 +65,14 @@ MAX_SCANNED_CHARS = 65536
 REDACTED = "[privacy gateway: {} characters not shown]"
 # Entities the pattern masker covers in their plain form.
 _PATTERN_FLOOR = frozenset({"CN_MOBILE", "CN_ID_CARD", "CN_BANK_CARD", "EMAIL_ADDRESS"})
+# What may stand between the digits of a number as people write it (masks._SEP in SQL).
+_SEPARATOR = r"[\s\-－—.·/()（）]"
 # What may still hide one of them after the patterns ran: seven or more digits (ASCII or
 # full-width) with separators between them, or an e-mail address not masked yet.
-_RESIDUE = re.compile(r"[0-9０-９](?:[\s\-－—.·/()（）]*[0-9０-９]){6,}|[^*\s]@")
+_RESIDUE = re.compile(rf"[0-9０-９](?:{_SEPARATOR}*[0-9０-９]){{6,}}|[^*\s]@")
 # Without a digit (ASCII or full-width) or an '@', a text holds none of the pattern
 # entities nor a residue: the patterns and the residue check would each find nothing.
 _NUMBER_OR_ADDRESS = re.compile(r"[0-9０-９@]").search
-# Eleven or more digits, perhaps split, not next to a mask character (the kept digits of
-# a number masked already): after the detector, what it did not take for a number (an
-# unusual prefix written with separators, say) is masked digit by digit, as the SQL scan
-# does on its own (masks.closed_scan_expr).
-_SPLIT_NUMBER = re.compile(
-    r"(?<![*0-9０-９])[0-9０-９](?:[\s\-－—.·/()（）]*[0-9０-９]){10,}(?![*0-9０-９])")
-_CODED_MOBILE = re.compile(r"(?:00)?861[3-9][0-9]{9}")
-_STARS = str.maketrans("0123456789０１２３４５６７８９", "*" * 20)
-
-
-def _closed(found: re.Match[str]) -> str:
-    value = found.group()
-    if value.isascii() and value.isdigit() and _CODED_MOBILE.fullmatch(value) is None:
-        return value  # one plain run: the patterns judged it (an order number, say)
-    return value.translate(_STARS)
 _SHORTEST_ENTITY_RUN = 11  # a mobile; ID and bank card numbers are longer
 
 
@@ -101,6 +88,24 @@ def _residue(text: str) -> bool:
             return True
         found = _RESIDUE.search(text, found.end())
     return False
+
+
+# Eleven or more digits, perhaps split, not next to a mask character (the kept digits of
+# a number masked already): after the detector, what it did not take for a number (an
+# unusual prefix written with separators, say) is masked digit by digit, as the SQL scan
+# does on its own (masks.closed_scan_expr).
+_SPLIT_NUMBER = re.compile(
+    rf"(?<![*0-9０-９])[0-9０-９](?:{_SEPARATOR}*[0-9０-９]){{10,}}(?![*0-9０-９])")
+_CODED_MOBILE = re.compile(r"(?:00)?861[3-9][0-9]{9}")
+_STARS = str.maketrans("0123456789０１２３４５６７８９", "*" * 20)
+
+
+def _closed(found: re.Match[str]) -> str:
+    """A number found by _SPLIT_NUMBER, its digits masked unless it is one plain run."""
+    value = found.group()
+    if value.isascii() and value.isdigit() and _CODED_MOBILE.fullmatch(value) is None:
+        return value  # one plain run: the patterns judged it (an order number, say)
+    return value.translate(_STARS)
 
 
 def warm_up() -> None:
