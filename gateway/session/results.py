@@ -44,7 +44,8 @@ _SYNC = ("sync", None)
 _SYNC_BYTES = Sync().encode()
 _BIND_BYTE, _PARSE_BYTE = ord("B"), ord("P")
 _DATA_ROW_BYTE, _COMMAND_COMPLETE_BYTE = ord("D"), ord("C")
-_PARSE_COMPLETE, _BIND_COMPLETE = b"1\0\0\0\4", b"2\0\0\0\4"
+_BIND_COMPLETE = b"2\0\0\0\4"
+_PARSE_BIND_COMPLETE = b"1\0\0\0\4" + _BIND_COMPLETE  # a batch that began with a Parse
 _READY_HEAD = b"Z\0\0\0\5"
 _EXECUTE_TAIL = 1 + 4 + 1 + 4 + len(_SYNC_BYTES)  # Execute and Sync, less the portal name
 _REPEATS = 64  # batch forms a session keeps
@@ -113,7 +114,6 @@ class Repeat:
     describe: bool
     lead: bytes = b""  # a Parse of the statement before the Bind, byte for byte
     sql: str | None = None  # and its text (the caller checks its decision is still current)
-    reply_head: bytes = b""  # how the reply begins: [ParseComplete,] BindComplete
 
 
 class Run:
@@ -312,8 +312,7 @@ class Tracker:
         head = data[bind_start + 5:_names_end(data, bind_start)]
         lead = data[:bind_start]
         put(self._repeats, lead or head,
-            Repeat(statement, portal, prepared, head, tail, bool(execute), lead, sql,
-                   _PARSE_COMPLETE + _BIND_COMPLETE if lead else _BIND_COMPLETE), _REPEATS)
+            Repeat(statement, portal, prepared, head, tail, bool(execute), lead, sql), _REPEATS)
 
     def repeated(self, data: bytes) -> Repeat | None:
         """The batch remembered (see Repeat) that data has the form of, else None."""
@@ -348,7 +347,8 @@ class Tracker:
         queue.append(("run", run))
         queue.append(_SYNC)
         if alone and run.plain and prepared.tag is None:
-            self.awaited = (run, found.reply_head, found.describe, 2 + found.describe)
+            head = _PARSE_BIND_COMPLETE if found.lead else _BIND_COMPLETE
+            self.awaited = (run, head, found.describe, 2 + found.describe)
         else:
             self.awaited = None
 

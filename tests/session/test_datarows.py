@@ -210,7 +210,7 @@ def test_the_compiled_residue_check_finds_whatever_the_pattern_finds(text: str) 
 
 # -- the reply to a statement awaited alone (results.plain_reply, Tracker.settle)
 
-_HEADS = (b"", results._BIND_COMPLETE, results._PARSE_COMPLETE + results._BIND_COMPLETE)
+_HEADS = (b"", results._BIND_COMPLETE, results._PARSE_BIND_COMPLETE)
 _DESCRIBED = m.RowDescription((m.Field("abalance", 16400, 3, 23, 4),)).encode()[5:]
 _OTHER = m.RowDescription((m.Field("phone", 16500, 2, 25),)).encode()[5:]
 
