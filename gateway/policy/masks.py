@@ -139,11 +139,10 @@ _SCAN_GROUPS = (
 def scan_expr(ref: str, entities: tuple[str, ...], rules: Rules) -> str:
     """Free text with each listed entity masked by the mask of the class detecting it."""
     expr = ref
-    masks = {c.detect: c.mask for c in rules.classes.values() if c.detect}
     for group, test in _SCAN_GROUPS:
         inner = expr
         for entity in (e for e in entities if e in group):
-            mask = masks.get(entity, Mask("redact"))
+            mask = _mask_of(entity, rules)
             if entity == "EMAIL_ADDRESS":
                 inner = _email(inner, mask)
                 continue
@@ -199,29 +198,30 @@ def closed_scan_expr(ref: str, entities: tuple[str, ...], rules: Rules) -> str:
         return f"CASE WHEN {ref} IS NULL THEN NULL ELSE {shown} END"
     expr = scan_expr(ref, entities, rules)
     email = "EMAIL_ADDRESS" in entities
-    if email:  # (most texts have no '@': strpos, not a regular expression)
-        bare = _f("int4gt", _f("strpos", ref, "'@'::pg_catalog.text"), "0")
-        expr = f"CASE WHEN {bare} THEN {_regexp(expr, _BARE_AT, '***')} ELSE {expr} END"
+    if email:  # (run only behind the test below: an '@' or eleven digits)
+        expr = _regexp(expr, _BARE_AT, "***")
     tests = [_SPLIT_NUMBER] if any(e in _NUMBER_ENTITIES for e in entities) else []
     if "CN_MOBILE" in entities:
         tests.append(_CODED_MOBILE)
-    if not tests:
-        return expr
-    # the residue: every digit masked, addresses as the patterns and the '@' step do
-    hidden = ref
-    if email:
-        mask = next((c.mask for c in rules.classes.values() if c.detect == "EMAIL_ADDRESS"),
-                    Mask("redact"))
-        hidden = _regexp(_email(ref, mask), _BARE_AT, "***")
-    hidden = _f("translate", hidden, f"{quote_literal(_DIGITS)}::pg_catalog.text",
-                f"{quote_literal('*' * len(_DIGITS))}::pg_catalog.text")
-    # the residue; first what it needs and plain numbers lack (a separator between
-    # digits, a full-width digit, 86 before a mobile), a test without look-ahead
-    residue = f"{_matches(ref, _NOT_PLAIN)} AND {_matches(ref, '|'.join(tests))}"
-    inner = f"CASE WHEN {residue} THEN {hidden} ELSE {expr} END"
+    if tests:
+        # the residue: every digit masked, addresses as the patterns and the '@' step do
+        hidden = _regexp(_email(ref, _mask_of("EMAIL_ADDRESS", rules)), _BARE_AT, "***") \
+            if email else ref
+        hidden = _f("translate", hidden, f"{quote_literal(_DIGITS)}::pg_catalog.text",
+                    f"{quote_literal('*' * len(_DIGITS))}::pg_catalog.text")
+        # first what the residue needs and plain numbers lack (a separator between
+        # digits, a full-width digit, 86 before a mobile): a test without look-ahead
+        residue = f"{_matches(ref, _NOT_PLAIN)} AND {_matches(ref, '|'.join(tests))}"
+        expr = f"CASE WHEN {residue} THEN {hidden} ELSE {expr} END"
     # one cheap test first: no eleven digits (separators allowed) and no '@', no finding
     maybe = _matches(ref, _ELEVEN_DIGITS + "|@")
-    return f"CASE WHEN {maybe} THEN {inner} ELSE {ref} END"
+    return f"CASE WHEN {maybe} THEN {expr} ELSE {ref} END"
+
+
+def _mask_of(entity: str, rules: Rules) -> Mask:
+    """The mask of the class that detects entity (redact when none does)."""
+    return next((c.mask for c in rules.classes.values() if c.detect == entity),
+                Mask("redact"))
 
 
 def _matches(ref: str, regex: str) -> str:
