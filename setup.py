@@ -1,8 +1,8 @@
 """The compiled hot paths, built when a C compiler is there; without it the gateway does
-the same work in Python: the DataRow path (gateway/session/datarows.pyx; in Python,
-results.Tracker), the ledger's text[] fields (gateway/audit/arrays.pyx; in Python,
-binary.text_array) and the literal shape of a statement (gateway/policy/literals.pyx; in
-Python, fastpath.literal_shape)."""
+the same work in Python (gateway/compiled.py names each Python twin): the DataRow path
+and the walk over a whole plain reply (gateway/session/datarows.pyx), the ledger's
+text[] fields (gateway/audit/arrays.pyx) and the literal shape of a statement
+(gateway/policy/literals.pyx)."""
 
 import sys
 
