@@ -9,6 +9,7 @@ from gateway.policy import guards
 from gateway.policy.catalog import Catalog
 from gateway.policy.decision import ColumnDecision, Refused
 from gateway.policy.lookup import Pushdown
+from gateway.policy.masks import gateway_can_mask
 from gateway.policy.model import Purpose, Rules
 from gateway.policy.scope import Item, Scope, flatten
 from gateway.policy.sqltext import Edit, Text
@@ -264,8 +265,9 @@ class Analysis:
         if class_name is None:
             return
         treatment = self.treatment(class_name, item.copy)
-        if treatment == "mask" and self.rules.classes[class_name].mask.kind == "scan":
-            (item.scan_bare if self.bare else item.scan_used).add(column)
+        if treatment == "mask" and gateway_can_mask(self.rules.classes[class_name].mask,
+                                                    item.column(column)):
+            (item.passed if self.bare else item.used).add(column)
         key = (item.table, column)
         previous = self.columns.get(key)
         self.columns[key] = ColumnDecision(item.table, column, class_name, treatment,

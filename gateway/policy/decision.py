@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
-from gateway.policy.model import Treatment
+from gateway.policy.model import Mask, Treatment
 
 INSUFFICIENT_PRIVILEGE = "42501"
 SUBJECT_ALIAS = "pgw_subject"  # the name of each subject-key column a rewrite appends
@@ -109,6 +109,9 @@ class Decision:
         output columns (0-based, not counting the trailing subject columns) holding clear
         free text that the session must pass through freetext.masker(entities, rules)
         before forwarding each DataRow (text and binary format alike: UTF-8 text).
+    mask_columns: (position, mask) pairs, as scan_columns: output columns holding the clear
+        text of a column masked with `mask`, which the session replaces by
+        freetext.column_masker(mask)(value) (what masks.text_mask computes in SQL).
     verbatim: True for a decision shared by every statement of one literal shape (see
         fastpath.literal_shape): the statement is forwarded as the client sent it, and
         `sql` holds only the first text that was decided.
@@ -136,6 +139,7 @@ class Decision:
     redact_errors: bool = False
     verbatim: bool = False
     scan_columns: tuple[tuple[int, tuple[str, ...]], ...] = ()
+    mask_columns: tuple[tuple[int, Mask], ...] = ()
     declares: tuple[str, ...] = ()
     fetches: str | None = None
     copy_layout: CopyLayout | None = None

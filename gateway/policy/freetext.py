@@ -1,14 +1,16 @@
-"""Free-text columns masked in the gateway: the Python twin of masks.scan_expr.
+"""Masks applied in the gateway: the Python twins of masks.scan_expr and masks.text_mask.
 
-Used when a rewrite leaves a free-text (`scan:`) column clear because it is only passed
-through to the client (Decision.scan_columns); each value is masked here before it is
-forwarded. The entities and masks are those of the SQL scan, so both give the same text.
+Used when a rewrite leaves a masked column clear because it is only passed through to the
+client: free text (Decision.scan_columns, `masker`) and whole values (mask_columns,
+`column_masker`); each value is masked here before it is forwarded, with the same text
+as the SQL would give.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import cache
 
 from gateway.detect.checksums import id_card_valid, luhn_valid
 from gateway.policy.model import Mask, Rules
@@ -106,3 +108,26 @@ def entity_mask(mask: Mask, entity: str) -> Callable[[str], str]:
         return value[:first] + char * (len(value) - first - last) + value[len(value) - last:]
 
     return keep
+
+
+@cache
+def column_masker(mask: Mask) -> Callable[[str], str]:
+    """The Python form of masks.text_mask: the masked value of a whole column value, for
+    Decision.mask_columns (the same text as the SQL gives, counted in characters). The
+    function carries its mask as `.mask` (for the compiled DataRow path)."""
+    if mask.kind == "keep":
+        masked = entity_mask(mask, "")  # a new function: the attribute below is its own
+    elif mask.kind == "name":
+        def masked(value: str) -> str:
+            return value[:1] + "*" * max(len(value) - 1, 1)
+    elif mask.kind == "email":
+        def masked(value: str) -> str:
+            at = value.find("@")
+            return value[0] + "***" + value[at:] if at > 0 else "***"
+    elif mask.kind == "redact":
+        def masked(value: str) -> str:
+            return "***"
+    else:
+        raise ValueError(f"the {mask.kind} mask is applied in SQL only")
+    masked.mask = mask  # type: ignore[attr-defined]
+    return masked

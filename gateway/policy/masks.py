@@ -40,6 +40,21 @@ def fits(mask: Mask, column: Column) -> bool:
     return not allowed or column.category in allowed
 
 
+# Masks the gateway can apply itself to a value only passed through to the client, with the
+# same result as text_mask (freetext.column_masker): on columns of type text or varchar,
+# whose text and binary forms are the same UTF-8 bytes (char(n) pads, and length() does
+# not count the padding). A free-text scan has its own maskers (Decision.scan_columns).
+_GATEWAY_MASKS = frozenset({"keep", "name", "email", "redact"})
+
+
+def gateway_can_mask(mask: Mask, column: Column | None) -> bool:
+    """True when the gateway may mask `column` in the result stream instead of SQL."""
+    if mask.kind == "scan":
+        return True
+    return (mask.kind in _GATEWAY_MASKS and column is not None
+            and (column.type == "text" or column.type.startswith("character varying")))
+
+
 def null_of(column: Column) -> str:
     """A NULL of the column's own type, without naming the type (no search_path lookup)."""
     return f"CASE WHEN false THEN {quote_ident(column.name)} END"

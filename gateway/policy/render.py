@@ -6,6 +6,7 @@ from gateway.policy.analyze import Analysis
 from gateway.policy.copyout import hex_key
 from gateway.policy.decision import SUBJECT_ALIAS
 from gateway.policy.masks import MaskKeyMissing, masked_expr, null_of
+from gateway.policy.model import ClassDef
 from gateway.policy.scope import Item, flatten
 from gateway.policy.sqltext import Edit, apply_edits, quote_ident, quote_literal
 
@@ -16,7 +17,7 @@ def derived_sql(a: Analysis, item: Item, key: bytes | None, source: str | None =
                 only: bool = False) -> str:
     """SELECT returning every column of `item` under its treatment for the purpose."""
     memo_key = (item.relation, a.purpose_name, item.copy, only, source,
-                frozenset(item.scan_clear))
+                frozenset(item.gateway_masked))
     cached = a.memo.get(memo_key)
     if cached is None:
         cached = a.memo[memo_key] = _projection(a, item, key, source, only)
@@ -33,7 +34,7 @@ def _projection(a: Analysis, item: Item, key: bytes | None, source: str | None,
         class_name = tdef.columns.get(column.name)
         name = quote_ident(column.name)
         treatment = a.treatment(class_name, item.copy) if class_name else "show"
-        if treatment == "show" or column.name in item.scan_clear:
+        if treatment == "show" or column.name in item.gateway_masked:
             parts.append(name)
         elif treatment == "mask":
             parts.append(f"{_masked(a, item, class_name, column, key)} AS {name}")
@@ -171,15 +172,18 @@ def subject_edit(a: Analysis, hexed: bool = False) -> tuple[Edit | None, tuple[s
     return Edit(where, where, added + " "), tuple(i.table for i, _ in keys), "rows"
 
 
-def scan_positions(a: Analysis) -> tuple[tuple[int, tuple[str, ...]], ...]:
-    """Leave free-text columns that are only passed through to the client clear, for the
-    gateway to mask (cheaper than regular expressions in SQL); returns their output
-    positions with the entities to mask. Empty when positions cannot be known for sure
-    (a `*` over an entry whose columns are not in the catalog, USING / NATURAL joins)."""
+def gateway_positions(a: Analysis) -> tuple[tuple[int, ClassDef], ...]:
+    """Leave masked columns that are only passed through to the client clear, for the
+    gateway to mask in the result stream (free text: cheaper than regular expressions in
+    SQL; other masks: the database does not compute them for every row); returns their
+    output positions with their classes. Only columns masks.gateway_can_mask allows.
+    Empty when positions cannot be known for sure (a `*` over an entry whose columns are
+    not in the catalog, USING / NATURAL joins), or when the database must see the masked
+    values (DISTINCT, INTO)."""
     scope, stmt = a.top_scope, a.top
     if scope is None or "intoClause" in stmt or stmt.get("distinctClause"):
         return ()
-    if not any(i.scan_bare and not i.scan_used for i in scope.classified_here()):
+    if not any(i.passed - i.used for i in scope.classified_here()):
         return ()
     if _merging_join(stmt.get("fromClause", ())):
         return ()
@@ -211,14 +215,14 @@ def scan_positions(a: Analysis) -> tuple[tuple[int, tuple[str, ...]], ...]:
         if 0 <= position < len(layout):
             entry, column = layout[position]
             if entry is not None and column is not None:
-                entry.scan_used.add(column)
+                entry.used.add(column)
     out = []
     for position, (entry, column) in enumerate(layout):
-        if entry is None or column not in entry.scan_bare or column in entry.scan_used:
+        if entry is None or column not in entry.passed or column in entry.used:
             continue
-        entry.scan_clear.add(column)
+        entry.gateway_masked.add(column)
         class_name = a.rules.tables[entry.table].columns[column]
-        out.append((position, a.rules.classes[class_name].scan))
+        out.append((position, a.rules.classes[class_name]))
     return tuple(out)
 
 

@@ -50,8 +50,8 @@ def rewrite(sql: str, purpose: Purpose | None, rules: Rules, catalog: Catalog,
 
     Pure and uncached; see PolicyCache for the cached form the session uses. `memo` may
     hold rendered projections between calls with the same rules, catalog and key.
-    `gateway_scan`: the caller masks Decision.scan_columns itself (see Decision), so
-    free-text columns only passed through may stay clear in the SQL."""
+    `gateway_scan`: the caller masks Decision.scan_columns and mask_columns itself (see
+    Decision), so masked columns only passed through may stay clear in the SQL."""
     name = purpose.name if purpose else None
     try:
         tree = json.loads(parse_sql_json(sql))
@@ -88,6 +88,7 @@ def _decide(text: Text, statements: list[dict], purpose: Purpose | None, rules: 
     columns: dict[tuple[str, str], ColumnDecision] = {}
     subject_tables: tuple[str, ...] = ()
     scan_columns: tuple = ()
+    mask_columns: tuple = ()
     declares: list[str] = []
     fetches = copied = None
     for raw in statements:
@@ -116,7 +117,9 @@ def _decide(text: Text, statements: list[dict], purpose: Purpose | None, rules: 
         if gateway_scan and len(statements) == 1 and kind_name == "SelectStmt":
             # (a cursor's or a COPY's free text stays masked in SQL: its rows come back
             # under FETCH or as CopyData)
-            scan_columns = render.scan_positions(a)
+            passed = render.gateway_positions(a)
+            scan_columns = tuple((i, c.scan) for i, c in passed if c.mask.kind == "scan")
+            mask_columns = tuple((i, c.mask) for i, c in passed if c.mask.kind != "scan")
         stmt_edits, exposure, subjects = _render(a, raw, len(statements) == 1, mask_key,
                                                  layout)
         edits.extend(stmt_edits)
@@ -133,8 +136,8 @@ def _decide(text: Text, statements: list[dict], purpose: Purpose | None, rules: 
         tables=frozenset().union(*(i.tables for i in infos)),
         columns=tuple(columns.values()), subject_columns=subject_tables, exposure=exposure,
         statements=tuple(infos), purpose=purpose.name if purpose else None,
-        scan_columns=scan_columns, declares=tuple(declares), fetches=fetches,
-        copy_layout=copied, redact_errors=any(i.tables for i in infos))
+        scan_columns=scan_columns, mask_columns=mask_columns, declares=tuple(declares),
+        fetches=fetches, copy_layout=copied, redact_errors=any(i.tables for i in infos))
 
 
 def _copy_out_layout(kind_name: str, inner: dict, count: int) -> CopyLayout | None:

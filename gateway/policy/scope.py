@@ -29,9 +29,12 @@ class Item:
     node: dict[str, Any] | None = None  # the RangeVar to replace
     lookups: list[str] = field(default_factory=list)  # predicates pushed into the derived table
     renamed: dict[str, str] = field(default_factory=dict)  # `AS c(a, b)`: visible -> real name
-    scan_bare: set[str] = field(default_factory=set)  # free-text columns only passed through
-    scan_used: set[str] = field(default_factory=set)  # free-text columns used in expressions
-    scan_clear: set[str] = field(default_factory=set)  # left clear, masked by the gateway
+    # Masked columns the gateway can mask itself (masks.gateway_can_mask): those only passed
+    # through to the client, those used in expressions, and those left clear in the
+    # derived table for the gateway to mask in the result stream.
+    passed: set[str] = field(default_factory=set)
+    used: set[str] = field(default_factory=set)
+    gateway_masked: set[str] = field(default_factory=set)
 
     @property
     def classified(self) -> bool:
@@ -41,6 +44,10 @@ class Item:
         if self.renamed:
             return name in self.renamed
         return any(c.name == name for c in self.columns)
+
+    def column(self, name: str) -> Column | None:
+        """The table column called `name` (a real name, see real())."""
+        return next((c for c in self.columns if c.name == name), None)
 
     def real(self, name: str) -> str:
         """The table column a visible column name means."""

@@ -20,12 +20,14 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from cpython.set cimport PySet_Add, PySet_GET_SIZE
 from cpython.unicode cimport Py_UNICODE_ISSPACE, PyUnicode_DecodeUTF8
 from libc.stdint cimport int32_t, int64_t, uint32_t
-from libc.stdlib cimport free, realloc
+from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcmp, memcpy
 
 # What rewrite_rows() does with a visible cell, one byte per column (made by
 # results.Tracker._compiled).
-KEEP, GUARD, SCAN, SCAN_ALWAYS, CHECK = 0, 1, 2, 3, 4
+KEEP, GUARD, SCAN, SCAN_ALWAYS, CHECK, MASK = 0, 1, 2, 3, 4, 5
+# The column masks a MASK cell may have (freetext.column_masker)
+MASK_KEEP, MASK_NAME, MASK_EMAIL, MASK_REDACT = 0, 1, 2, 3
 cdef enum:
     # PostgreSQL's most columns in a result (MaxTupleAttributeNumber); a row with more
     # is left to the Python path.
@@ -133,26 +135,106 @@ cdef int _put(Buffer* out, const void* source, Py_ssize_t length) except -1:
     return 0
 
 
-cdef int _put_i32(Buffer* out, Py_ssize_t value) except -1:
-    cdef unsigned char word[4]
-    word[0], word[1] = (value >> 24) & 0xFF, (value >> 16) & 0xFF
-    word[2], word[3] = (value >> 8) & 0xFF, value & 0xFF
-    return _put(out, word, 4)
+cdef inline void _set_i32(char* o, Py_ssize_t value) noexcept nogil:
+    o[0], o[1] = (value >> 24) & 0xFF, (value >> 16) & 0xFF
+    o[2], o[3] = (value >> 8) & 0xFF, value & 0xFF
 
 
-cdef int _put_i16(Buffer* out, Py_ssize_t value) except -1:
-    cdef unsigned char word[2]
-    word[0], word[1] = (value >> 8) & 0xFF, value & 0xFF
-    return _put(out, word, 2)
+cdef inline Py_ssize_t _chars(const unsigned char* s, Py_ssize_t n) noexcept nogil:
+    """The characters of UTF-8 text: the bytes that are not continuation bytes."""
+    cdef Py_ssize_t i, count = 0
+    for i in range(n):
+        count += (s[i] & 0xC0) != 0x80
+    return count
 
 
-def rewrite_rows(bytes data, Py_ssize_t start, bytes kinds, tuple sinks, bint binary_keys,
-                 object cell, Py_ssize_t batch, Py_ssize_t most):
+cdef inline Py_ssize_t _after(const unsigned char* s, Py_ssize_t n, Py_ssize_t chars) \
+        noexcept nogil:
+    """Where the first `chars` characters of UTF-8 text end."""
+    cdef Py_ssize_t i = 0
+    while i < n and chars > 0:
+        i += 1
+        while i < n and (s[i] & 0xC0) == 0x80:
+            i += 1
+        chars -= 1
+    return i
+
+
+cdef struct Spec:
+    # a MASK column's mask (see rewrite_rows)
+    int code
+    Py_ssize_t first, last, width
+    const char* char
+
+
+cdef int _spec(Spec* spec, tuple mask) except -1:
+    cdef bytes char = mask[3] if mask[0] == MASK_KEEP else b"*"
+    spec.code, spec.first, spec.last = mask[0], mask[1], mask[2]
+    spec.char, spec.width = PyBytes_AS_STRING(char), PyBytes_GET_SIZE(char)
+    return 0
+
+
+cdef int _put_mask(Buffer* out, const unsigned char* s, Py_ssize_t n, const Spec* spec) \
+        except -1:
+    """freetext.column_masker over a cell's UTF-8 bytes, written with its length word: the
+    first `head` bytes, `stars` times the mask character, the bytes from `tail` on."""
+    cdef Py_ssize_t chars, head = 0, tail = n, stars = 3, at, length
+    cdef char* o
+    if spec.code == MASK_KEEP:
+        chars = _chars(s, n)
+        if chars <= spec.first + spec.last:
+            stars = chars
+        else:
+            stars = chars - spec.first - spec.last
+            head = _after(s, n, spec.first)
+            tail = head + _after(s + head, n - head, stars)
+    elif spec.code == MASK_NAME:
+        head = _after(s, n, 1)
+        stars = _chars(s, n) - 1
+        stars = stars if stars > 1 else 1
+    elif spec.code == MASK_EMAIL:
+        at = 0
+        while at < n and s[at] != 64:  # '@' (never inside a multi-byte character)
+            at += 1
+        if 0 < at < n:
+            head, tail = _after(s, n, 1), at
+    length = head + stars * spec.width + n - tail
+    _grow(out, 4 + length)
+    o = out.data + out.size
+    _set_i32(o, length)
+    memcpy(o + 4, s, head)
+    o += 4 + head
+    for at in range(stars):
+        memcpy(o, spec.char, spec.width)
+        o += spec.width
+    memcpy(o, s + tail, n - tail)
+    out.size += 4 + length
+    return 0
+
+
+def column_mask(bytes value, tuple mask):
+    """_put_mask over a whole bytes value, without the length word (for tests)."""
+    cdef Spec spec
+    cdef Buffer out
+    _spec(&spec, mask)
+    out.data, out.size, out.capacity = NULL, 0, 0
+    try:
+        _put_mask(&out, <const unsigned char*>PyBytes_AS_STRING(value),
+                  PyBytes_GET_SIZE(value), &spec)
+        return PyBytes_FromStringAndSize(out.data + 4, out.size - 4)
+    finally:
+        free(out.data)
+
+
+def rewrite_rows(bytes data, Py_ssize_t start, bytes kinds, tuple masks, tuple sinks,
+                 bint binary_keys, object cell, Py_ssize_t batch, Py_ssize_t most):
     """The whole DataRows from data[start] on, as the client gets them.
 
-    kinds: one byte per visible column (KEEP ... CHECK); sinks: one set per subject key
-    column after them, each key added to its set; cell(i, value) -> the replacement of a
-    cell with its length word, or None to keep it. Stops before the first message that is
+    kinds: one byte per visible column (KEEP ... MASK); masks: for each MASK column, its
+    (MASK_KEEP ... MASK_REDACT, keep_first, keep_last, mask character as UTF-8); sinks:
+    one set per subject key column after them, each key added to its set; cell(i, value)
+    -> the replacement of a GUARD, SCAN or CHECK cell with its length word, or None to
+    keep it. Stops before the first message that is
     not a whole DataRow of len(kinds) + len(sinks) cells (left to the caller), after
     `most` rows, or after a row that fills a set to `batch` keys. Returns (rows as sent,
     end of the last row taken, rows taken, a set is full); no row taken: (b"", start, 0,
@@ -162,16 +244,25 @@ def rewrite_rows(bytes data, Py_ssize_t start, bytes kinds, tuple sinks, bint bi
     cdef const unsigned char* kind = <const unsigned char*>PyBytes_AS_STRING(kinds)
     cdef Py_ssize_t size = PyBytes_GET_SIZE(data), keep = PyBytes_GET_SIZE(kinds)
     cdef Py_ssize_t nkeys = len(sinks), pos = start, rows = 0
-    cdef Py_ssize_t count, i, at, end, length, body
+    cdef Py_ssize_t count, i, at, end, length, row
     cdef Py_ssize_t offsets[MAX_COLUMNS + 1]
     cdef bint full = False, found, changed = nkeys > 0
-    cdef list replacements
     cdef object replacement
     cdef Buffer out
+    cdef Spec* specs = NULL
     if start < 0 or keep + nkeys > MAX_COLUMNS:
         return b"", start, 0, False
     out.data, out.size, out.capacity = NULL, 0, 0
     try:
+        if kinds.find(MASK) >= 0:
+            if len(masks) < keep:
+                raise ValueError("a MASK column without its mask")
+            specs = <Spec*>malloc(keep * sizeof(Spec))
+            if specs == NULL:
+                raise MemoryError()
+            for i in range(keep):
+                if kind[i] == MASK:
+                    _spec(&specs[i], masks[i])
         _grow(&out, size - start)
         while rows < most and not full and size - pos >= 7 and p[pos] == 68:  # 'D'
             end = pos + 1 + _i32(p + pos + 1)
@@ -187,43 +278,41 @@ def rewrite_rows(bytes data, Py_ssize_t start, bytes kinds, tuple sinks, bint bi
                     PySet_Add(sinks[i], _key(p + at + 4, length, binary_keys))
                     if PySet_GET_SIZE(sinks[i]) >= batch:
                         full = True
-            replacements = None
-            body = offsets[keep] - (pos + 7)
+            row = out.size  # its type byte, length and cell count are set at the end
+            _grow(&out, 7)
+            out.size += 7
+            at = pos + 7  # the next byte of the row not copied yet
             for i in range(keep):
                 if kind[i] == KEEP:
                     continue
-                at = offsets[i]
-                length = _i32(p + at)
+                length = _i32(p + offsets[i])
                 if length < 0:
                     continue  # NULL stays NULL
-                if kind[i] == SCAN:
-                    found = _may_hold_entity(p + at + 4, length)
-                elif kind[i] == CHECK:
-                    found = _suspect(p + at + 4, length)
+                if kind[i] == MASK:
+                    _put(&out, p + at, offsets[i] - at)
+                    _put_mask(&out, p + offsets[i] + 4, length, &specs[i])
                 else:
-                    found = True
-                if not found:
-                    continue
-                replacement = cell(i, data[at + 4:offsets[i + 1]])
-                if replacement is None:
-                    continue
-                if type(replacement) is not bytes:
-                    raise TypeError("a cell replacement must be bytes")
-                if replacements is None:
-                    replacements = []
-                replacements.append((i, replacement))
-                body += PyBytes_GET_SIZE(replacement) - (offsets[i + 1] - at)
-                changed = True
-            _put(&out, b"D", 1)
-            _put_i32(&out, body + 6)
-            _put_i16(&out, keep)
-            at = pos + 7  # the next byte of the row not copied yet
-            if replacements is not None:
-                for i, replacement in replacements:
+                    if kind[i] == SCAN:
+                        found = _may_hold_entity(p + offsets[i] + 4, length)
+                    elif kind[i] == CHECK:
+                        found = _suspect(p + offsets[i] + 4, length)
+                    else:
+                        found = True
+                    if not found:
+                        continue
+                    replacement = cell(i, data[offsets[i] + 4:offsets[i + 1]])
+                    if replacement is None:
+                        continue
+                    if type(replacement) is not bytes:
+                        raise TypeError("a cell replacement must be bytes")
                     _put(&out, p + at, offsets[i] - at)
                     _put(&out, PyBytes_AS_STRING(replacement), PyBytes_GET_SIZE(replacement))
-                    at = offsets[i + 1]
+                at = offsets[i + 1]
+                changed = True
             _put(&out, p + at, offsets[keep] - at)
+            out.data[row] = 68  # 'D'
+            _set_i32(out.data + row + 1, out.size - row - 1)
+            out.data[row + 5], out.data[row + 6] = (keep >> 8) & 0xFF, keep & 0xFF
             rows += 1
             pos = end
         if not changed:  # nothing cut off or masked: the rows as they came
@@ -231,6 +320,7 @@ def rewrite_rows(bytes data, Py_ssize_t start, bytes kinds, tuple sinks, bint bi
         return PyBytes_FromStringAndSize(out.data, out.size), pos, rows, full
     finally:
         free(out.data)
+        free(specs)
 
 
 cdef bint _walk(const unsigned char* p, Py_ssize_t pos, Py_ssize_t end, Py_ssize_t count,

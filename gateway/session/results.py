@@ -24,7 +24,7 @@ from typing import Any
 from gateway import compiled
 from gateway.bounded import put
 from gateway.policy.decision import SUBJECT_ALIAS, Decision
-from gateway.policy.freetext import suspect
+from gateway.policy.freetext import column_masker, suspect
 from gateway.protocol.buffer import I16, I32
 from gateway.protocol.messages import Describe, ErrorResponse, Execute, RowDescription, Sync
 
@@ -36,6 +36,10 @@ _HEADER = struct.Struct("!ih").pack  # DataRow length, then its column count
 _I32_PACK = I32.pack
 _NULL = b"\xff\xff\xff\xff"
 _NO_SCANS: dict = {}  # shared, never written: most runs scan nothing
+# The column masks (freetext.column_masker) the compiled DataRow path applies itself
+_MASK_CODES = {} if datarows is None else {
+    "keep": datarows.MASK_KEEP, "name": datarows.MASK_NAME, "email": datarows.MASK_EMAIL,
+    "redact": datarows.MASK_REDACT}
 _ROW_LIMIT = "54000"
 # Subject keys one running statement holds before handing them over (to the exposure
 # ledger): bounds a session's memory on a result of a million customers.
@@ -126,7 +130,7 @@ class Run:
     __slots__ = ("prepared", "sql", "started", "row_limit", "binary_subjects", "guards",
                  "rows", "subjects", "handed_over", "sqlstate", "tag", "cut", "misses", "plain",
                  "scans", "subject_tables", "touched", "copy_header", "checks", "always",
-                 "copy_check", "copy_binary", "kinds", "sinks")
+                 "copy_check", "copy_binary", "kinds", "masks", "sinks")
 
     def __init__(self, prepared: Prepared, started: float, row_limit: int | None = None,
                  binary_subjects: bool = False, guards: tuple[int, ...] = (),
@@ -152,6 +156,7 @@ class Run:
         self.copy_binary = False  # copy_check applies to the fields of binary tuples
         # for the compiled DataRow path, made at the first row (see Tracker._compiled):
         self.kinds: bytes | None = None  # what to do with each visible cell
+        self.masks: tuple[tuple | None, ...] = ()  # the column mask of each MASK cell
         self.sinks: tuple[set[str], ...] | None = None  # the set of each subject key column
         self.update()
 
@@ -265,9 +270,13 @@ class Tracker:
                    self._scans(decision), sql)
 
     def _scans(self, decision: Decision) -> dict[int, Callable[[str], str]]:
-        if not decision.scan_columns or self.maskers is None:
+        """The maskers of the columns the rewrite left for the gateway to mask."""
+        if not decision.scan_columns and not decision.mask_columns:
             return _NO_SCANS
-        return {i: self.maskers(entities) for i, entities in decision.scan_columns}
+        scans = {i: column_masker(mask) for i, mask in decision.mask_columns}
+        if self.maskers is not None:
+            scans.update((i, self.maskers(entities)) for i, entities in decision.scan_columns)
+        return scans
 
     def parse(self, name: str, sql: str, decision: Decision | None,
               tag: bytes | None = None) -> None:
@@ -431,7 +440,8 @@ class Tracker:
                 guards = tuple(i for i in guards if i < len(fields))
                 replacement = RowDescription(fields).encode()
         decision = prepared.decision
-        scanned = {i for i, _ in decision.scan_columns} if decision else set()
+        scanned = {i for i, _ in (*decision.scan_columns, *decision.mask_columns)} \
+            if decision else set()
         if scanned and guards:  # scanned columns we mask ourselves
             guards = tuple(i for i in guards if i not in scanned)
         prepared.guards = guards
@@ -498,7 +508,7 @@ class Tracker:
             # rows allowed from this one on (it is counted already)
             most = _ALL_ROWS if run.row_limit is None else run.row_limit - run.rows + 1
             rows, stop, taken, full = datarows.rewrite_rows(
-                data, start, run.kinds, run.sinks, run.binary_subjects,
+                data, start, run.kinds, run.masks, run.sinks, run.binary_subjects,
                 partial(self._cell, run), SUBJECT_BATCH, most)
             if full:
                 self._hand_over(run)
@@ -517,14 +527,23 @@ class Tracker:
             for i in run.checks.positions:
                 if i < keep:
                     kinds[i] = datarows.CHECK
+        masks: list[tuple | None] = [None] * keep
         for i, scan in run.scans.items():
-            if i < keep:
+            if i >= keep:
+                continue
+            mask = getattr(scan, "mask", None)  # a column mask: done in the compiled pass
+            if mask is not None:
+                kinds[i] = datarows.MASK
+                masks[i] = (_MASK_CODES[mask.kind], mask.keep_first, mask.keep_last,
+                            mask.char.encode())
+            else:
                 kinds[i] = datarows.SCAN if getattr(scan, "digit_gated", False) \
                     else datarows.SCAN_ALWAYS
         for i in run.guards:
             if i < keep:
                 kinds[i] = datarows.GUARD
         run.kinds = bytes(kinds)
+        run.masks = tuple(masks)
         self._sinks(run)
 
     @staticmethod

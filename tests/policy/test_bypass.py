@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from gateway.policy.catalog import Catalog
-from gateway.policy.freetext import masker
+from gateway.policy.freetext import column_masker, masker
 from gateway.policy.rewrite import PolicyCache
 from gateway.policy.rules import Rules
 from gateway.session.freetext import text_masker
@@ -73,8 +73,10 @@ def _execute(conn: psycopg.Connection, decision, params: tuple, binary: bool,
         return
     cur.execute(decision.sql, params or None, prepare=False)
     strip = len(decision.subject_columns)
-    # the gateway's own free-text masker: patterns, then the detector for what they miss
+    # the gateway's own free-text masker: patterns, then the detector for what they miss;
+    # and its column masks
     scans = [(i, text_masker(entities, rules)) for i, entities in decision.scan_columns]
+    scans += [(i, column_masker(mask)) for i, mask in decision.mask_columns]
     while True:
         if cur.description is not None:
             for row in cur.fetchall():

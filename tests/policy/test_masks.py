@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.policy.catalog import Column
-from gateway.policy.freetext import masker
-from gateway.policy.masks import fits, masked_expr, scan_expr
+from gateway.policy.freetext import column_masker, masker
+from gateway.policy.masks import fits, gateway_can_mask, masked_expr, scan_expr
 from gateway.policy.model import ClassDef, Mask
 from tests.policy.test_rewrite import RULES
 
@@ -60,6 +60,35 @@ def _eval(db, mask: Mask, column: Column, value: str | None, key: bytes | None =
 @pytest.mark.parametrize(("mask", "column", "value", "expected"), CASES)
 def test_mask_in_sql(db, mask: Mask, column: Column, value, expected) -> None:
     assert _eval(db, mask, column, value) == expected
+
+
+# The masks the gateway applies itself to passed-through columns (Decision.mask_columns)
+GATEWAY_MASKS = [Mask("keep", 3, 4), Mask("keep", 6, 0), Mask("keep", 0, 4, "#"),
+                 Mask("keep", 2, 2, "××"), Mask("name"), Mask("email"), Mask("redact")]
+# any text PostgreSQL stores (no NUL), leaning to what the masks look at
+_PIECES = st.sampled_from(["@", "a", "1", "张", "*", " ", ".cn"]) | st.characters(
+    blacklist_categories=("Cs",), blacklist_characters="\0")
+VALUES = st.lists(st.lists(_PIECES, max_size=10).map("".join), max_size=20)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=VALUES)
+def test_the_gateway_masks_a_column_as_the_database_does(db, values: list[str]) -> None:
+    for column in (TEXT, VARCHAR):
+        for mask in GATEWAY_MASKS:
+            assert gateway_can_mask(mask, column)
+            expr = masked_expr(ClassDef("c", mask=mask), column, RULES, None)
+            got = db.execute(f"SELECT ({expr})::text FROM pg_catalog.unnest($1::text[]) "
+                             "WITH ORDINALITY AS t(v, n) ORDER BY n", (values,)).fetchall()
+            assert [r[0] for r in got] == [column_masker(mask)(v) for v in values], mask
+
+
+def test_the_gateway_masks_only_text_and_varchar_columns() -> None:
+    assert not gateway_can_mask(Mask("keep", 3, 4), Column("v", "character(11)", "S"))
+    assert not gateway_can_mask(Mask("year"), DATE)
+    assert not gateway_can_mask(Mask("hash"), TEXT)
+    assert not gateway_can_mask(Mask("keep", 1, 1), INT)
 
 
 def test_the_year_of_a_date_is_what_date_trunc_gives(db) -> None:

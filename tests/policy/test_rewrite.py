@@ -268,3 +268,33 @@ def test_free_text_is_left_to_the_gateway_only_when_nothing_orders_by_it(
     assert tuple(position for position, _ in decision.scan_columns) == scanned
     # left clear in the masking derived table, or masked there
     assert ('"member_no", "notes", ' in decision.sql) == bool(scanned)
+
+
+# when SQL (gateway_scan) -> then these outputs are left clear for the gateway to mask
+@pytest.mark.parametrize(("sql", "masked"), [
+    ("SELECT * FROM customers", (2, 4, 5)),  # phone, email, address; birthday in SQL
+    ("SELECT email, id, phone FROM customers ORDER BY id", (0, 2)),
+    ("SELECT c.phone, o.card_no FROM customers c JOIN orders o ON o.customer_id = c.id",
+     (0,)),
+    # wherever the database must see the masked value: it orders, groups, compares,
+    # removes duplicates, or computes with it
+    ("SELECT phone FROM customers ORDER BY phone", ()),
+    ("SELECT phone FROM customers ORDER BY 1", ()),
+    ("SELECT phone, count(*) FROM customers GROUP BY phone", ()),
+    ("SELECT DISTINCT phone FROM customers", ()),
+    ("SELECT phone FROM customers UNION SELECT phone FROM customers", ()),
+    ("SELECT phone, lower(phone) FROM customers", ()),
+    ("SELECT phone FROM customers WHERE phone = '13812345678'", ()),
+    ("SELECT phone FROM customers WHERE phone LIKE '138%'", ()),
+    ("SELECT (SELECT phone FROM customers LIMIT 1)", ()),
+    ("WITH x AS (SELECT phone FROM customers) SELECT phone FROM x", ()),
+    ("SELECT c.phone, x.p FROM customers c, LATERAL (SELECT c.phone AS p) x", ()),
+])
+def test_masked_columns_are_left_to_the_gateway_only_when_passed_through(
+        sql: str, masked: tuple[int, ...]) -> None:
+    decision = rewrite(sql, RULES.purposes[CS], RULES, CATALOG, mask_key=b"k",
+                       gateway_scan=True)
+    assert decision.refusal is None
+    assert tuple(position for position, _ in decision.mask_columns) == masked
+    assert ("AS \"phone\"" in decision.sql) != any(
+        mask.keep_last == 4 for _, mask in decision.mask_columns)

@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.policy.decision import SUBJECT_ALIAS, Decision
-from gateway.policy.freetext import PATTERN_ENTITIES, masker
+from gateway.policy.freetext import PATTERN_ENTITIES, column_masker, masker
+from gateway.policy.model import Mask
 from gateway.policy.rules import load_rules
 from gateway.protocol import messages as m
 from gateway.session import results
@@ -38,16 +39,26 @@ def _text_masker(entities: tuple[str, ...]):
 
 texts = st.lists(st.sampled_from(PIECES), max_size=8).map("".join)
 cells = st.one_of(st.none(), texts.map(str.encode))
-# per visible column: plain table column, guarded, computed (checked) or free text (scanned)
-KINDS = ("plain", "guarded", "computed", "scanned")
+# the column masks the gateway applies itself (Decision.mask_columns), by kind of column
+MASKS = {"phone": Mask("keep", 3, 4), "address": Mask("keep", 6, 0),
+         "card": Mask("keep", 0, 4, "××"), "email": Mask("email"), "name": Mask("name"),
+         "redacted": Mask("redact")}
+# per visible column: plain table column, guarded, computed (checked), free text (scanned)
+# or masked
+KINDS = ("plain", "guarded", "computed", "scanned", *MASKS)
+
+
+def _decision(kinds: list[str], keys: int) -> Decision:
+    return Decision(
+        sql="SELECT ...", kind="select", tables=frozenset(TABLES),
+        subject_columns=TABLES[:keys], purpose="customer_service",
+        scan_columns=tuple((i, SCANNED) for i, k in enumerate(kinds) if k == "scanned"),
+        mask_columns=tuple((i, MASKS[k]) for i, k in enumerate(kinds) if k in MASKS))
 
 
 def _tracker(kinds: list[str], keys: int, binary: bool) -> Tracker:
     guarded = tuple(i for i, k in enumerate(kinds) if k == "guarded")
-    decision = Decision(
-        sql="SELECT ...", kind="select", tables=frozenset(TABLES),
-        subject_columns=TABLES[:keys], purpose="customer_service",
-        scan_columns=tuple((i, SCANNED) for i, k in enumerate(kinds) if k == "scanned"))
+    decision = _decision(kinds, keys)
     tracker = Tracker(row_guards=lambda body: guarded, maskers=_text_masker,
                       checker=lambda purpose: CHECK)
     tracker.parse("", "SELECT ...", decision)
@@ -100,6 +111,16 @@ def test_a_text_the_gate_passes_over_is_one_the_masker_leaves_alone(text: str) -
 
 
 @compiled
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(texts, st.text(st.characters(blacklist_categories=("Cs",)))))
+def test_a_column_mask_is_the_python_one(text: str) -> None:
+    for mask in MASKS.values():
+        spec = (results._MASK_CODES[mask.kind], mask.keep_first, mask.keep_last,
+                mask.char.encode())
+        assert datarows.column_mask(text.encode(), spec).decode() == column_masker(mask)(text)
+
+
+@compiled
 @pytest.mark.parametrize(("text", "expected"), [
     ("客户来电咨询订单物流，已解答", False),
     ("订单号 0000012345 退货已受理", False),  # one plain run under eleven digits
@@ -117,22 +138,19 @@ def test_the_gate_of_free_text(text: str, expected: bool) -> None:
 def test_a_row_that_is_not_what_the_statement_described_goes_the_python_way() -> None:
     tracker = _tracker(["scanned", "plain"], 1, False)
     longer = m.DataRow((b"13812345678", b"x", b"y", b"42")).encode()  # one cell too many
-    assert datarows.rewrite_rows(longer, 0, b"\2\0", (set(),), False, None, 10, 5) \
+    assert datarows.rewrite_rows(longer, 0, b"\2\0", (), (set(),), False, None, 10, 5) \
         == (b"", 0, 0, False)
     out = tracker.data_row(longer, 0, len(longer))
     assert m.decode(b"D", out[5:], True).values == (b"138****5678", b"x", b"y")
     cut = m.DataRow((b"x", b"y", b"42")).encode()[:-1]
-    assert datarows.rewrite_rows(cut, 0, b"\0\0", (set(),), False, None, 10, 5)[2] == 0
+    assert datarows.rewrite_rows(cut, 0, b"\0\0", (), (set(),), False, None, 10, 5)[2] == 0
 
 
 # --- through the session core: many rows in one read, reads cut anywhere -----------------
 
 def _session(kinds: list[str], keys: int, row_limit: int | None) -> Session:
     guarded = tuple(i for i, k in enumerate(kinds) if k == "guarded")
-    decision = Decision(
-        sql="SELECT ...", kind="select", tables=frozenset(TABLES),
-        subject_columns=TABLES[:keys], purpose="customer_service",
-        scan_columns=tuple((i, SCANNED) for i, k in enumerate(kinds) if k == "scanned"))
+    decision = _decision(kinds, keys)
     s = Session(SessionConfig(rules=lambda: RULES, database="crm",
                               decide=lambda sql, purpose: decision,
                               row_guards=lambda body, purpose: guarded,
@@ -185,11 +203,11 @@ def test_rows_read_together_or_cut_anywhere_go_as_on_the_python_path(kinds, keys
 def test_the_compiled_path_takes_at_most_the_rows_it_is_allowed() -> None:
     rows = b"".join(m.DataRow((b"x", str(n).encode())).encode() for n in range(5))
     keys: set[str] = set()
-    out, end, taken, full = datarows.rewrite_rows(rows + m.Sync().encode(), 0, b"\0", (keys,),
-                                                  False, None, 100, 3)
+    out, end, taken, full = datarows.rewrite_rows(rows + m.Sync().encode(), 0, b"\0", (),
+                                                  (keys,), False, None, 100, 3)
     assert taken == 3 and end == len(rows) * 3 // 5 and keys == {"0", "1", "2"}
     assert not full and out == b"".join(m.DataRow((b"x",)).encode() for _ in range(3))
-    out, end, taken, full = datarows.rewrite_rows(rows, 0, b"\0", (keys,), False, None, 4, 99)
+    out, end, taken, full = datarows.rewrite_rows(rows, 0, b"\0", (), (keys,), False, None, 4, 99)
     assert (taken, full) == (4, True)  # stops after the row that fills a set
 
 
