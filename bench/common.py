@@ -349,11 +349,19 @@ class GatewayProcess:
 
 @contextlib.contextmanager
 def checkout(rev: str) -> Iterator[Path]:
-    """This repository at commit `rev`, in a temporary git worktree (removed on exit)."""
+    """This repository at commit `rev`, in a temporary git worktree (removed on exit), with
+    its compiled modules built as an install builds them (else that commit's gateway would
+    run their Python twins: gateway/compiled.py)."""
     folder = Path(tempfile.mkdtemp(prefix="pgw-checkout-")) / "tree"
     subprocess.run(["git", "worktree", "add", "--detach", str(folder), rev], cwd=ROOT,
                    check=True, capture_output=True)
     try:
+        if (folder / "setup.py").exists():
+            built = subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace"],
+                                   cwd=folder, capture_output=True, text=True)
+            if built.returncode:
+                print(f"checkout {rev}: compiled modules not built, its gateway runs their "
+                      f"Python twins\n{built.stderr[-2000:]}", file=sys.stderr)
         yield folder
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(folder)], cwd=ROOT,
@@ -444,14 +452,14 @@ PURPOSE, PRINCIPAL, PASSWORD_ENV = "customer_service", "bench_reader", "PGW_BENC
 
 
 def reader_gateway(dsn: str, rules: Path, password: str, mask_key: str,
-                   env: dict[str, str] | None = None) -> GatewayProcess:
+                   env: dict[str, str] | None = None, root: Path = ROOT) -> GatewayProcess:
     """A started gateway in front of dsn's database, with PRINCIPAL's password and mask_key
-    (and env, more of its environment)."""
+    (and env, more of its environment), run from the checkout at root."""
     params = conninfo(dsn)
     return GatewayProcess(as_url(params), params.get("password"),
                           settings={"rules": str(rules)},
                           env={PASSWORD_ENV: password, "PGW_MASK_KEY": mask_key,
-                               **(env or {})}).start()
+                               **(env or {})}, root=root).start()
 
 
 def reader_connection(gw: GatewayProcess, dbname: str, password: str) -> psycopg.Connection:

@@ -4,22 +4,26 @@ One run, rounds interleaved (one unmeasured warm-up round, then `--repeat` measu
 - direct, clear: the query straight on PostgreSQL (asyncpg and psycopg clients, and
   psycopg's `COPY (query) TO STDOUT`);
 - gateway: the same query through a `privacy-gateway serve` subprocess under purpose
-  customer_service (phone, email, address, birthday masked in SQL, id_no hidden, notes
-  masked by the gateway's free-text scan in the result stream; for COPY, in SQL), same
-  clients; the subject keys of every row go to the exposure ledger;
+  customer_service (phone, email and address left clear in the SQL and masked by the
+  gateway in the result stream, since they are only passed through; birthday masked in
+  SQL, id_no hidden, notes masked by the gateway's free-text scan; for COPY, all in SQL),
+  same clients; the subject keys of every row go to the exposure ledger;
 - gateway, Python path: the same reads through a second gateway with PGW_PURE_PYTHON=1,
   which runs the Python twins of its compiled hot paths (gateway/compiled.py);
+- with --compare REV: the same reads through the gateway of that commit (a temporary
+  git worktree, its compiled modules built);
 - gateway, pass-through: an unclassified copy of the table read through the gateway (the
   cost of the proxy hop alone);
-- context: the rewritten SQL run directly, free text masked in SQL, or in the client loop
-  with the gateway's masker (what the gateway does, without the proxy hop).
+- context: the rewritten SQL run directly, masked in SQL, or left clear where the gateway
+  leaves it and masked in the client loop with the gateway's maskers (what the gateway
+  does, without the proxy hop).
 Every row is fetched by the client. The gateway's rows are checked for clear values.
 Rules: tests/policy/spec_rules.yaml (or --rules) copied with one password_env principal
 and without purpose limits (rows_per_query would cut the read); no consent filter applies
 to customer_service and all rows are inside the retention period, so no row is hidden.
 
 Run: python bench/masked_read_bench.py [--server DSN] [--rows 100000] [--repeat 5]
-     [--entities 20] [--output bench/results/masked_read.md]
+     [--entities 20] [--compare REV] [--output bench/results/masked_read.md]
 A scratch database is created on the server and dropped at the end.
 """
 
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import re
 import secrets
 import tempfile
@@ -44,6 +49,7 @@ from common import (
     SPEC_RULES,
     GatewayProcess,
     bench_rules,
+    checkout,
     conninfo,
     cpu_seconds,
     fill_customers,
@@ -59,7 +65,7 @@ from common import (
 )
 
 from gateway.policy.catalog import load_catalog
-from gateway.policy.freetext import masker
+from gateway.policy.freetext import column_masker, masker
 from gateway.policy.rewrite import rewrite
 from gateway.policy.rules import load_rules
 
@@ -161,14 +167,15 @@ async def direct_runs(dsn: str, rules_path: Path,
     in_sql = rewrite(QUERY, purpose, rules, catalog, mask_key=key)
     passed = rewrite(QUERY, purpose, rules, catalog, mask_key=key, gateway_scan=True)
     scans = [(i, masker(entities, rules)) for i, entities in passed.scan_columns]
+    scans += [(i, column_masker(mask)) for i, mask in passed.mask_columns]
     treated = ", ".join(f"{c.column} {c.treatment}" for c in passed.columns
                         if c.treatment != "show")
     clear = {"direct, clear — asyncpg": asyncpg_fetch(conn, QUERY),
              "direct, clear — psycopg": psycopg_fetch(sync, QUERY),
              "direct, clear — psycopg COPY": psycopg_copy(sync, QUERY)}
-    context = {"direct, rewritten SQL, free text masked in SQL — asyncpg":
+    context = {"direct, rewritten SQL, masked in SQL — asyncpg":
                asyncpg_fetch(conn, in_sql.sql),
-               "direct, rewritten SQL, free text masked in client loop — asyncpg":
+               "direct, rewritten SQL, masked as the gateway does in client loop — asyncpg":
                asyncpg_fetch(conn, passed.sql, mask_loop(scans))}
     return clear, context, treated
 
@@ -272,7 +279,8 @@ async def run(args: argparse.Namespace) -> str:
     description = machine()  # now, so the load average is the one at start
     password = secrets.token_urlsafe(16)
     closers: list = []
-    with scratch_database(args.server) as dsn, tempfile.TemporaryDirectory() as folder:
+    with scratch_database(args.server) as dsn, tempfile.TemporaryDirectory() as folder, \
+            (checkout(args.compare) if args.compare else contextlib.nullcontext()) as root:
         fill_customers(dsn, args.rows, args.entities)
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute("CREATE TABLE customers_copy AS SELECT * FROM customers")
@@ -281,14 +289,20 @@ async def run(args: argparse.Namespace) -> str:
                                  [PURPOSE])
         gw = reader_gateway(dsn, rules_path, password, MASK_KEY)
         python = reader_gateway(dsn, rules_path, password, MASK_KEY, {"PGW_PURE_PYTHON": "1"})
+        earlier = reader_gateway(dsn, rules_path, password, MASK_KEY, root=root) if root \
+            else None
         try:
             clear, context, treated = await direct_runs(dsn, rules_path, closers)
             dbname = conninfo(dsn)["dbname"]
             through = await gateway_runs(gw, dbname, password, closers)
             pure = await gateway_runs(python, dbname, password, closers, PYTHON_PATH, False)
-            runs = {**clear, **through, **pure, **context}
+            before = await gateway_runs(earlier, dbname, password, closers,
+                                        f"gateway@{args.compare}, customer_service",
+                                        False) if earlier else {}
+            runs = {**clear, **through, **before, **pure, **context}
             # (CPU is reported for the gateway targets only)
-            pids = {**dict.fromkeys(runs, gw.pid), **dict.fromkeys(pure, python.pid)}
+            pids = {**dict.fromkeys(runs, gw.pid), **dict.fromkeys(pure, python.pid),
+                    **dict.fromkeys(before, earlier.pid if earlier else 0)}
             times, cpus, counts, checked = await measure(runs, args.repeat, pids)
         finally:
             for close in closers:
@@ -297,6 +311,8 @@ async def run(args: argparse.Namespace) -> str:
                     await result
             gw.stop()
             python.stop()
+            if earlier:
+                earlier.stop()
     return report(args, description, times, cpus, counts, checked, treated)
 
 
@@ -308,6 +324,8 @@ def main() -> None:
     parser.add_argument("--rules", default=str(SPEC_RULES), help="rules with public.customers")
     parser.add_argument("--entities", type=int, default=20,
                         help="percent of notes holding a mobile and/or an e-mail address")
+    parser.add_argument("--compare", metavar="REV",
+                        help="also read through the gateway of this commit")
     parser.add_argument("--output", default=str(OUTPUT))
     args = parser.parse_args()
     text = asyncio.run(run(args))
