@@ -74,6 +74,10 @@ def masker(entities: tuple[str, ...], rules: Rules,
             text = _EMAIL.sub(lambda m: email(m.group()), text)
         return text
 
+    if not validated:  # what it does, for the compiled DataRow path (datarows._patterns)
+        mask.patterns = (  # type: ignore[attr-defined]
+            tuple((e, by_entity.get(e, Mask("redact"))) for e in entities if e in tests),
+            by_entity.get("EMAIL_ADDRESS", Mask("redact")) if email is not None else None)
     return mask
 
 

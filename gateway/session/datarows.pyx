@@ -21,13 +21,23 @@ from cpython.set cimport PySet_Add, PySet_GET_SIZE
 from cpython.unicode cimport Py_UNICODE_ISSPACE, PyUnicode_DecodeUTF8
 from libc.stdint cimport int32_t, int64_t, uint32_t
 from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memcmp, memcpy
+from libc.string cimport memchr, memcmp, memcpy
 
 # What rewrite_rows() does with a visible cell, one byte per column (made by
 # results.Tracker._compiled).
-KEEP, GUARD, SCAN, SCAN_ALWAYS, CHECK, MASK = 0, 1, 2, 3, 4, 5
+cdef enum Kind:
+    C_KEEP, C_GUARD, C_SCAN, C_SCAN_ALWAYS, C_CHECK, C_MASK
+KEEP, GUARD, SCAN, SCAN_ALWAYS, CHECK, MASK = (C_KEEP, C_GUARD, C_SCAN, C_SCAN_ALWAYS, C_CHECK,
+                                              C_MASK)
 # The column masks a MASK cell may have (freetext.column_masker)
-MASK_KEEP, MASK_NAME, MASK_EMAIL, MASK_REDACT = 0, 1, 2, 3
+cdef enum MaskCode:
+    C_MASK_KEEP, C_MASK_NAME, C_MASK_EMAIL, C_MASK_REDACT
+MASK_KEEP, MASK_NAME, MASK_EMAIL, MASK_REDACT = (C_MASK_KEEP, C_MASK_NAME, C_MASK_EMAIL,
+                                                 C_MASK_REDACT)
+# The digit entities of the free-text pattern masker (freetext.masker)
+cdef enum Entity:
+    C_ID_CARD, C_BANK_CARD, C_MOBILE
+ENTITY_ID_CARD, ENTITY_BANK_CARD, ENTITY_MOBILE = C_ID_CARD, C_BANK_CARD, C_MOBILE
 cdef enum:
     # PostgreSQL's most columns in a result (MaxTupleAttributeNumber); a row with more
     # is left to the Python path.
@@ -168,19 +178,19 @@ cdef struct Spec:
 
 
 cdef int _spec(Spec* spec, tuple mask) except -1:
-    cdef bytes char = mask[3] if mask[0] == MASK_KEEP else b"*"
+    cdef bytes char = mask[3] if mask[0] == C_MASK_KEEP else b"*"
     spec.code, spec.first, spec.last = mask[0], mask[1], mask[2]
     spec.char, spec.width = PyBytes_AS_STRING(char), PyBytes_GET_SIZE(char)
     return 0
 
 
-cdef int _put_mask(Buffer* out, const unsigned char* s, Py_ssize_t n, const Spec* spec) \
+cdef int _mask_into(Buffer* out, const unsigned char* s, Py_ssize_t n, const Spec* spec) \
         except -1:
-    """freetext.column_masker over a cell's UTF-8 bytes, written with its length word: the
-    first `head` bytes, `stars` times the mask character, the bytes from `tail` on."""
-    cdef Py_ssize_t chars, head = 0, tail = n, stars = 3, at, length
+    """freetext.column_masker over UTF-8 bytes: the first `head` bytes, `stars` times the
+    mask character, the bytes from `tail` on."""
+    cdef Py_ssize_t chars, head = 0, tail = n, stars = 3, at
     cdef char* o
-    if spec.code == MASK_KEEP:
+    if spec.code == C_MASK_KEEP:
         chars = _chars(s, n)
         if chars <= spec.first + spec.last:
             stars = chars
@@ -188,28 +198,210 @@ cdef int _put_mask(Buffer* out, const unsigned char* s, Py_ssize_t n, const Spec
             stars = chars - spec.first - spec.last
             head = _after(s, n, spec.first)
             tail = head + _after(s + head, n - head, stars)
-    elif spec.code == MASK_NAME:
+    elif spec.code == C_MASK_NAME:
         head = _after(s, n, 1)
         stars = _chars(s, n) - 1
         stars = stars if stars > 1 else 1
-    elif spec.code == MASK_EMAIL:
+    elif spec.code == C_MASK_EMAIL:
         at = 0
         while at < n and s[at] != 64:  # '@' (never inside a multi-byte character)
             at += 1
         if 0 < at < n:
             head, tail = _after(s, n, 1), at
-    length = head + stars * spec.width + n - tail
-    _grow(out, 4 + length)
+    _grow(out, head + stars * spec.width + n - tail)
     o = out.data + out.size
-    _set_i32(o, length)
-    memcpy(o + 4, s, head)
-    o += 4 + head
+    memcpy(o, s, head)
+    o += head
     for at in range(stars):
         memcpy(o, spec.char, spec.width)
         o += spec.width
     memcpy(o, s + tail, n - tail)
-    out.size += 4 + length
+    out.size += head + stars * spec.width + n - tail
     return 0
+
+
+cdef int _put_mask(Buffer* out, const unsigned char* s, Py_ssize_t n, const Spec* spec) \
+        except -1:
+    """_mask_into, after the length word of the masked cell."""
+    cdef Py_ssize_t word = out.size
+    _grow(out, 4)
+    out.size += 4
+    _mask_into(out, s, n, spec)
+    _set_i32(out.data + word, out.size - word - 4)
+    return 0
+
+
+cdef struct Patterns:
+    # a free-text column's pattern masker (freetext.masker), see _patterns
+    int count
+    int entity[3]
+    Spec mask[3]
+    bint email, detector
+    Spec email_mask
+
+
+cdef int _patterns(Patterns* patterns, tuple spec) except -1:
+    """spec: (((ENTITY_..., mask) for each digit entity, in the masker's order), the
+    e-mail mask or None, whether a text with a residue goes to the detector)."""
+    cdef tuple digits = spec[0]
+    cdef Py_ssize_t k
+    if len(digits) > 3:
+        raise ValueError("more digit entities than there are")
+    patterns.count = len(digits)
+    for k in range(patterns.count):
+        patterns.entity[k] = digits[k][0]
+        _spec(&patterns.mask[k], digits[k][1])
+    patterns.email = spec[1] is not None
+    if patterns.email:
+        _spec(&patterns.email_mask, spec[1])
+    patterns.detector = spec[2]
+    return 0
+
+
+cdef struct Cell:
+    # what rewrite_rows needs of a MASK or SCAN column (from its entry in masks)
+    bint compiled  # it has one: a SCAN column is then masked here, not in Python
+    Spec mask
+    Patterns patterns
+
+
+cdef inline bint _is_digit(unsigned char c) noexcept nogil:
+    return c >= 48 and c <= 57
+
+
+cdef int _entity(const Patterns* patterns, const unsigned char* v, Py_ssize_t n, bint x) \
+        noexcept nogil:
+    """The first of the masker's digit entities that n digits (then an X when x) make,
+    as freetext._DIGIT_ENTITIES tests them; -1 for none."""
+    cdef int k
+    for k in range(patterns.count):
+        if patterns.entity[k] == C_ID_CARD:
+            if n + x == 18:
+                return k
+        elif patterns.entity[k] == C_BANK_CARD:
+            if not x and n >= 16 and n <= 19:
+                return k
+        elif not x and n == 11 and v[0] == 49 and v[1] >= 51 and v[1] <= 57:  # 1[3-9]
+            return k
+    return -1
+
+
+cdef int _mask_numbers(Buffer* out, const unsigned char* s, Py_ssize_t n,
+                       const Patterns* patterns) except -1:
+    """The digit pass of freetext.masker: each run of eleven or more digits (and an X
+    after it) masked when it makes one of the entities, else its digits alone when they
+    make one, else left."""
+    cdef Py_ssize_t i = 0, j, copied = 0
+    cdef bint x
+    cdef int k
+    while i < n:
+        if not _is_digit(s[i]):
+            i += 1
+            continue
+        j = i
+        while j < n and _is_digit(s[j]):
+            j += 1
+        if j - i < 11:
+            i = j
+            continue
+        x = j < n and (s[j] == 88 or s[j] == 120)  # X or x
+        k = _entity(patterns, s + i, j - i, x)
+        if k < 0 and x:
+            k = _entity(patterns, s + i, j - i, False)
+            x = False  # the X stays as it is
+        if k >= 0:
+            _put(out, s + copied, i - copied)
+            _mask_into(out, s + i, j - i + x, &patterns.mask[k])
+            copied = j + x
+        i = j + 1 if j < n and (s[j] == 88 or s[j] == 120) else j
+    _put(out, s + copied, n - copied)
+    return 0
+
+
+cdef inline bint _is_alnum(unsigned char c) noexcept nogil:
+    return (c >= 48 and c <= 57) or (c >= 65 and c <= 90) or (c >= 97 and c <= 122)
+
+
+cdef inline bint _is_letter(unsigned char c) noexcept nogil:
+    return (c >= 65 and c <= 90) or (c >= 97 and c <= 122)
+
+
+cdef int _mask_emails(Buffer* out, const unsigned char* s, Py_ssize_t n,
+                      const Spec* mask) except -1:
+    """The e-mail pass of freetext.masker, as its regular expression _EMAIL finds them
+    (leftmost first, not overlapping): an alphanumeric character, address characters,
+    '@', then the domain up to its last dot that two letters or more follow, and those."""
+    cdef Py_ssize_t at = 0, copied = 0, floor = 0, first, domain, end, dot
+    while at < n:
+        if s[at] != 64:  # '@'
+            at += 1
+            continue
+        first = at
+        while first > floor and _is_address_byte(s[first - 1]):
+            first -= 1
+        while first < at and not _is_alnum(s[first]):
+            first += 1
+        domain = at + 1
+        end = domain
+        while end < n and (_is_alnum(s[end]) or s[end] == 46 or s[end] == 45):  # [.-]
+            end += 1
+        dot = end - 3
+        while dot > domain and not (s[dot] == 46 and _is_letter(s[dot + 1])
+                                    and _is_letter(s[dot + 2])):
+            dot -= 1
+        if first == at or dot <= domain:
+            at += 1
+            continue
+        end = dot + 1
+        while end < n and _is_letter(s[end]):
+            end += 1
+        _put(out, s + copied, first - copied)
+        _mask_into(out, s + first, end - first, mask)
+        copied = floor = at = end
+    _put(out, s + copied, n - copied)
+    return 0
+
+
+cdef int _scan(Buffer* digits, Buffer* emails, const unsigned char* s, Py_ssize_t n,
+               const Patterns* patterns) except -2:
+    """A free-text cell through the pattern masker (freetext.masker): 1 with the masked
+    text in `emails`, 0 when nothing changed, -1 when the text has a residue that the
+    detector must see (the caller hands the cell to the Python masker)."""
+    cdef const unsigned char* text = s
+    cdef Py_ssize_t length = n
+    digits.size = emails.size = 0
+    if patterns.count:
+        _mask_numbers(digits, s, n, patterns)
+        text, length = <const unsigned char*>digits.data, digits.size
+    if patterns.email and length and memchr(text, 64, length) != NULL:
+        _mask_emails(emails, text, length, &patterns.email_mask)
+    else:
+        _put(emails, text, length)
+    if patterns.detector and _residue(PyUnicode_DecodeUTF8(emails.data, emails.size,
+                                                           "surrogateescape")):
+        return -1
+    return not (emails.size == n and memcmp(emails.data, s, n) == 0)
+
+
+def scan_text(bytes value, tuple spec):
+    """_scan over a whole bytes value (for tests): the masked bytes, or None when the
+    detector must see it."""
+    cdef Patterns patterns
+    cdef Buffer digits, emails
+    cdef int done
+    _patterns(&patterns, spec)
+    digits.data, digits.size, digits.capacity = NULL, 0, 0
+    emails.data, emails.size, emails.capacity = NULL, 0, 0
+    try:
+        _grow(&digits, 1)
+        done = _scan(&digits, &emails, <const unsigned char*>PyBytes_AS_STRING(value),
+                     PyBytes_GET_SIZE(value), &patterns)
+        if done < 0:
+            return None
+        return PyBytes_FromStringAndSize(emails.data, emails.size) if done else value
+    finally:
+        free(digits.data)
+        free(emails.data)
 
 
 def column_mask(bytes value, tuple mask):
@@ -230,13 +422,14 @@ def rewrite_rows(bytes data, Py_ssize_t start, bytes kinds, tuple masks, tuple s
                  bint binary_keys, object cell, Py_ssize_t batch, Py_ssize_t most):
     """The whole DataRows from data[start] on, as the client gets them.
 
-    kinds: one byte per visible column (KEEP ... MASK); masks: for each MASK column, its
-    (MASK_KEEP ... MASK_REDACT, keep_first, keep_last, mask character as UTF-8); sinks:
+    kinds: one byte per visible column (KEEP ... MASK); masks: () or one entry per visible
+    column: for a MASK column its (MASK_KEEP ... MASK_REDACT, keep_first, keep_last, mask
+    character as UTF-8), for a SCAN column None or its pattern masker (see _patterns),
+    which then masks its cells here unless they have a residue for the detector; sinks:
     one set per subject key column after them, each key added to its set; cell(i, value)
     -> the replacement of a GUARD, SCAN or CHECK cell with its length word, or None to
-    keep it. Stops before the first message that is
-    not a whole DataRow of len(kinds) + len(sinks) cells (left to the caller), after
-    `most` rows, or after a row that fills a set to `batch` keys. Returns (rows as sent,
+    keep it. Stops before the first message that is not a whole DataRow of len(kinds) +
+    len(sinks) cells (left to the caller), after `most` rows, or after a row that fills a set to `batch` keys. Returns (rows as sent,
     end of the last row taken, rows taken, a set is full); no row taken: (b"", start, 0,
     False).
     """
@@ -248,21 +441,27 @@ def rewrite_rows(bytes data, Py_ssize_t start, bytes kinds, tuple masks, tuple s
     cdef Py_ssize_t offsets[MAX_COLUMNS + 1]
     cdef bint full = False, found, changed = nkeys > 0
     cdef object replacement
-    cdef Buffer out
-    cdef Spec* specs = NULL
+    cdef Buffer out, digits, emails
+    cdef Cell* cells = NULL
+    cdef int scanned
     if start < 0 or keep + nkeys > MAX_COLUMNS:
         return b"", start, 0, False
     out.data, out.size, out.capacity = NULL, 0, 0
+    digits.data, digits.size, digits.capacity = NULL, 0, 0
+    emails.data, emails.size, emails.capacity = NULL, 0, 0
     try:
-        if kinds.find(MASK) >= 0:
-            if len(masks) < keep:
-                raise ValueError("a MASK column without its mask")
-            specs = <Spec*>malloc(keep * sizeof(Spec))
-            if specs == NULL:
+        if len(masks) < keep and kinds.find(C_MASK) >= 0:
+            raise ValueError("a MASK column without its mask")
+        if len(masks) >= keep:
+            cells = <Cell*>malloc(keep * sizeof(Cell) + 1)
+            if cells == NULL:
                 raise MemoryError()
             for i in range(keep):
-                if kind[i] == MASK:
-                    _spec(&specs[i], masks[i])
+                cells[i].patterns.count, cells[i].compiled = 0, masks[i] is not None
+                if kind[i] == C_MASK:
+                    _spec(&cells[i].mask, masks[i])
+                elif kind[i] == C_SCAN and cells[i].compiled:
+                    _patterns(&cells[i].patterns, masks[i])
         _grow(&out, size - start)
         while rows < most and not full and size - pos >= 7 and p[pos] == 68:  # 'D'
             end = pos + 1 + _i32(p + pos + 1)
@@ -283,18 +482,38 @@ def rewrite_rows(bytes data, Py_ssize_t start, bytes kinds, tuple masks, tuple s
             out.size += 7
             at = pos + 7  # the next byte of the row not copied yet
             for i in range(keep):
-                if kind[i] == KEEP:
+                if kind[i] == C_KEEP:
                     continue
                 length = _i32(p + offsets[i])
                 if length < 0:
                     continue  # NULL stays NULL
-                if kind[i] == MASK:
+                if kind[i] == C_MASK:
                     _put(&out, p + at, offsets[i] - at)
-                    _put_mask(&out, p + offsets[i] + 4, length, &specs[i])
+                    _put_mask(&out, p + offsets[i] + 4, length, &cells[i].mask)
+                elif kind[i] == C_SCAN and cells != NULL and cells[i].compiled:
+                    if not _may_hold_entity(p + offsets[i] + 4, length):
+                        continue
+                    scanned = _scan(&digits, &emails, p + offsets[i] + 4, length,
+                                    &cells[i].patterns)
+                    if scanned == 0:
+                        continue
+                    _put(&out, p + at, offsets[i] - at)
+                    if scanned > 0:
+                        _grow(&out, 4)
+                        _set_i32(out.data + out.size, emails.size)
+                        out.size += 4
+                        _put(&out, emails.data, emails.size)
+                    else:  # a residue: the Python masker, with the detector
+                        replacement = cell(i, data[offsets[i] + 4:offsets[i + 1]])
+                        if replacement is None:
+                            _put(&out, p + offsets[i], offsets[i + 1] - offsets[i])
+                        else:
+                            _put(&out, PyBytes_AS_STRING(<bytes?>replacement),
+                                 PyBytes_GET_SIZE(replacement))
                 else:
-                    if kind[i] == SCAN:
+                    if kind[i] == C_SCAN:
                         found = _may_hold_entity(p + offsets[i] + 4, length)
-                    elif kind[i] == CHECK:
+                    elif kind[i] == C_CHECK:
                         found = _suspect(p + offsets[i] + 4, length)
                     else:
                         found = True
@@ -320,7 +539,9 @@ def rewrite_rows(bytes data, Py_ssize_t start, bytes kinds, tuple masks, tuple s
         return PyBytes_FromStringAndSize(out.data, out.size), pos, rows, full
     finally:
         free(out.data)
-        free(specs)
+        free(digits.data)
+        free(emails.data)
+        free(cells)
 
 
 cdef bint _walk(const unsigned char* p, Py_ssize_t pos, Py_ssize_t end, Py_ssize_t count,
@@ -352,6 +573,11 @@ cdef inline bint _separator(Py_UCS4 c) noexcept:
 
 
 def residue(str text):
+    """_residue, for Python (freetext.text_masker)."""
+    return _residue(text)
+
+
+cdef bint _residue(str text) except -1:
     """freetext._residue in one pass over the text: an '@' after a character that is not
     '*' or a space, or a group of digits (ASCII or full-width, separators between them)
     with seven digits or more that is not one plain ASCII run under eleven. True wherever

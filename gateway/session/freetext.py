@@ -56,7 +56,11 @@ def text_masker(entities: tuple[str, ...], rules: Rules) -> Callable[[str], str]
 
     # The compiled DataRow path may skip a value whose bytes show none of what the first
     # line above looks for (datarows._may_hold_entity); not when every value is scanned.
+    # Where the patterns come first, it runs them itself (fallback.patterns) and hands a
+    # value here only when its residue check finds something for the scanner.
     mask.digit_gated = not always  # type: ignore[attr-defined]
+    mask.patterns = (  # type: ignore[attr-defined]
+        None if always else (*fallback.patterns, scanner is not None))
     return mask
 
 

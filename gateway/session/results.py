@@ -25,6 +25,7 @@ from gateway import compiled
 from gateway.bounded import put
 from gateway.policy.decision import SUBJECT_ALIAS, Decision
 from gateway.policy.freetext import column_masker, suspect
+from gateway.policy.model import Mask
 from gateway.protocol.buffer import I16, I32
 from gateway.protocol.messages import Describe, ErrorResponse, Execute, RowDescription, Sync
 
@@ -40,6 +41,11 @@ _NO_SCANS: dict = {}  # shared, never written: most runs scan nothing
 _MASK_CODES = {} if datarows is None else {
     "keep": datarows.MASK_KEEP, "name": datarows.MASK_NAME, "email": datarows.MASK_EMAIL,
     "redact": datarows.MASK_REDACT}
+# ... and the digit entities of the free-text pattern masker (freetext.masker)
+_ENTITY_CODES = {} if datarows is None else {
+    "CN_ID_CARD": datarows.ENTITY_ID_CARD, "CN_BANK_CARD": datarows.ENTITY_BANK_CARD,
+    "CN_MOBILE": datarows.ENTITY_MOBILE}
+_ALL_STARS = Mask("keep")  # what freetext.entity_mask makes of a number's other masks
 _ROW_LIMIT = "54000"
 # Subject keys one running statement holds before handing them over (to the exposure
 # ledger): bounds a session's memory on a result of a million customers.
@@ -533,12 +539,11 @@ class Tracker:
                 continue
             mask = getattr(scan, "mask", None)  # a column mask: done in the compiled pass
             if mask is not None:
-                kinds[i] = datarows.MASK
-                masks[i] = (_MASK_CODES[mask.kind], mask.keep_first, mask.keep_last,
-                            mask.char.encode())
+                kinds[i], masks[i] = datarows.MASK, _compiled_mask(mask)
+            elif getattr(scan, "digit_gated", False):
+                kinds[i], masks[i] = datarows.SCAN, _compiled_patterns(scan.patterns)
             else:
-                kinds[i] = datarows.SCAN if getattr(scan, "digit_gated", False) \
-                    else datarows.SCAN_ALWAYS
+                kinds[i] = datarows.SCAN_ALWAYS
         for i in run.guards:
             if i < keep:
                 kinds[i] = datarows.GUARD
@@ -823,6 +828,25 @@ class Tracker:
     def _finish(self, run: Run) -> None:
         self.misses += run.misses
         self.finished.append(run)
+
+
+def _compiled_mask(mask: Mask) -> tuple:
+    """A column mask as datarows.rewrite_rows takes it."""
+    return (_MASK_CODES[mask.kind], mask.keep_first, mask.keep_last, mask.char.encode())
+
+
+def _compiled_patterns(patterns: tuple | None) -> tuple | None:
+    """A free-text masker's patterns (session.freetext.text_masker) as rewrite_rows takes
+    them: a number's mask keeps digits or stars them all, an address's shows its first
+    character or none (freetext.entity_mask)."""
+    if patterns is None:
+        return None
+    digits, email, detector = patterns
+    return (tuple((_ENTITY_CODES[e], _compiled_mask(m if m.kind == "keep" else _ALL_STARS))
+                  for e, m in digits),
+            None if email is None else _compiled_mask(email if email.kind == "email"
+                                                      else Mask("redact")),
+            detector)
 
 
 def _checked(run: Run, check: Callable[[str], str], value: bytes) -> bytes | None:
