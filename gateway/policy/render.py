@@ -64,7 +64,8 @@ def _filters(a: Analysis, item: Item) -> list[str]:
         out.append(f"{quote_ident(purpose.consent_column)} IS TRUE")
     retention = a.rules.tables[item.table].retention
     if retention:
-        cutoff = (f"pg_catalog.now() OPERATOR(pg_catalog.-) "
+        # a scalar subquery: worked out once per statement (an InitPlan), not for each row
+        cutoff = (f"SELECT pg_catalog.now() OPERATOR(pg_catalog.-) "
                   f"{quote_literal(retention.interval)}::pg_catalog.interval")
         out.append(f"{quote_ident(retention.column)} OPERATOR(pg_catalog.>=) ({cutoff})")
     return out
