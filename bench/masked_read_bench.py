@@ -125,21 +125,36 @@ async def timed(fetch: Fetch, pid: int) -> tuple[float, float, list]:
 
     The CPU counts until the gateway is idle again: a read of many customers leaves its
     audit record and exposure ledger rows to be written after its last row. Waiting for
-    that also keeps it out of the next target's time.
+    that, and for a PostgreSQL server on this machine to be idle too (its share of those
+    writes), also keeps it out of the next target's time.
     """
     cpu, start = cpu_seconds(pid), time.perf_counter()
     rows = await fetch()
     seconds = time.perf_counter() - start
-    return seconds, await settled(pid) - cpu, rows
+    used = await settled(lambda: cpu_seconds(pid)) - cpu
+    await settled(server_cpu)
+    return seconds, used, rows
 
 
-async def settled(pid: int, step: float = 0.1, longest: float = 10.0) -> float:
-    """The CPU seconds of process pid once a step passes without it using any."""
-    used = cpu_seconds(pid)
+def server_cpu() -> float:
+    """CPU seconds of the PostgreSQL processes on this machine (0 when there are none)."""
+    total = 0.0
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == "postgres":
+                total += cpu_seconds(int(comm.parent.name))
+        except (OSError, ValueError):
+            continue  # gone meanwhile
+    return total
+
+
+async def settled(cpu: Callable[[], float], step: float = 0.1, longest: float = 10.0) -> float:
+    """cpu() once a step passes without it growing."""
+    used = cpu()
     deadline = time.monotonic() + longest
     while time.monotonic() < deadline:
         await asyncio.sleep(step)
-        now = cpu_seconds(pid)
+        now = cpu()
         if now == used:
             break
         used = now
@@ -247,7 +262,9 @@ def report(args: argparse.Namespace, description: dict[str, str], times: dict, c
                      cpu])
     gateway = {k: median(v) / base[k.rsplit("— ", 1)[1]] for k, v in times.items()
                if k.startswith("gateway, customer_service") and not k.startswith(PYTHON_PATH)}
-    verdict = "met" if all(r <= 1.5 for r in gateway.values()) else "not met"
+    # the target is the SELECT as clients run it; the COPY form is reported beside it
+    target = {k: v for k, v in gateway.items() if not k.endswith("COPY")}
+    verdict = "met" if all(r <= 1.5 for r in target.values()) else "not met"
     return "\n".join([
         "# Masked bulk read: direct vs through the gateway", "",
         "`python bench/masked_read_bench.py` — one run, the targets interleaved per round, "
@@ -262,8 +279,10 @@ def report(args: argparse.Namespace, description: dict[str, str], times: dict, c
         markdown_table(["target", "rows", "median s", "range s", "× direct clear (same client)",
                         "gateway CPU s (median; with the audit and ledger writes after the "
                         "read)"], rows), "",
-        f"Target gateway ≤ 1.5 × direct clear: **{verdict}** "
-        + "(" + ", ".join(f"{k.rsplit('— ', 1)[1]} {v:.2f}×" for k, v in gateway.items()) + ").",
+        f"Target gateway ≤ 1.5 × direct clear, `{QUERY}`: **{verdict}** "
+        + "(" + ", ".join(f"{k.rsplit('— ', 1)[1]} {v:.2f}×" for k, v in target.items())
+        + "). The same rows as `COPY (...) TO STDOUT`, whose free text the database masks: "
+        + ", ".join(f"{v:.2f}×" for k, v in gateway.items() if k not in target) + ".",
         "Clear values found in the gateway's output (phone, email, notes: 11-digit mobile or "
         "e-mail local part; id_no not NULL), checked on the warm-up round: "
         + ", ".join(f"{_short(k)} {v}" for k, v in checked.items()) + ".", ""])
