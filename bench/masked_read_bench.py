@@ -267,7 +267,8 @@ def report(args: argparse.Namespace, description: dict[str, str], times: dict, c
     verdict = "met" if all(r <= 1.5 for r in target.values()) else "not met"
     return "\n".join([
         "# Masked bulk read: direct vs through the gateway", "",
-        "`python bench/masked_read_bench.py` — one run, the targets interleaved per round, "
+        f"`python bench/masked_read_bench.py{' --compare ' + args.compare if args.compare else ''}`"
+        " — one run, the targets interleaved per round, "
         f"one unmeasured warm-up round, then median of {args.repeat}. Noisy shared machine: "
         "read medians and ratios.", "",
         machine_markdown(description), "",
