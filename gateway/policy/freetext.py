@@ -45,11 +45,11 @@ def masker(entities: tuple[str, ...], rules: Rules,
     order listed, which is the order the SQL scan applies them); validated: only numbers
     whose check digits are right."""
     by_entity = {c.detect: c.mask for c in rules.classes.values() if c.detect}
+    masks = {e: by_entity.get(e, Mask("redact")) for e in entities}  # (none: redacted)
     tests, runs = ((_VALIDATED_ENTITIES, _VALIDATED_RUN) if validated
                    else (_DIGIT_ENTITIES, _DIGIT_RUN))
-    digit_tests = [(tests[e], entity_mask(by_entity.get(e, Mask("redact")), e))
-                   for e in entities if e in tests]
-    email = (entity_mask(by_entity.get("EMAIL_ADDRESS", Mask("redact")), "EMAIL_ADDRESS")
+    digit_tests = [(tests[e], entity_mask(masks[e], e)) for e in entities if e in tests]
+    email = (entity_mask(masks["EMAIL_ADDRESS"], "EMAIL_ADDRESS")
              if "EMAIL_ADDRESS" in entities else None)
 
     def digits(match: re.Match[str]) -> str:
@@ -76,8 +76,8 @@ def masker(entities: tuple[str, ...], rules: Rules,
 
     if not validated:  # what it does, for the compiled DataRow path (datarows._patterns)
         mask.patterns = (  # type: ignore[attr-defined]
-            tuple((e, by_entity.get(e, Mask("redact"))) for e in entities if e in tests),
-            by_entity.get("EMAIL_ADDRESS", Mask("redact")) if email is not None else None)
+            tuple((e, masks[e]) for e in entities if e in tests),
+            masks["EMAIL_ADDRESS"] if email is not None else None)
     return mask
 
 

@@ -541,7 +541,8 @@ class Tracker:
             if mask is not None:
                 kinds[i], masks[i] = datarows.MASK, _compiled_mask(mask)
             elif getattr(scan, "digit_gated", False):
-                kinds[i], masks[i] = datarows.SCAN, _compiled_patterns(scan.patterns)
+                kinds[i] = datarows.SCAN
+                masks[i] = _compiled_patterns(getattr(scan, "patterns", None))
             else:
                 kinds[i] = datarows.SCAN_ALWAYS
         for i in run.guards:
