@@ -59,6 +59,13 @@ def _params(gw: GatewayThread, purpose: str | None) -> dict:
     return params
 
 
+async def _asyncpg(gw: GatewayThread, purpose: str | None) -> asyncpg.Connection:
+    p = _params(gw, purpose)
+    return await asyncpg.connect(host=p["host"], port=p["port"], user=p["user"],
+                                 password=p["password"], database=p["dbname"], ssl=False,
+                                 server_settings={"privacy.purpose": purpose} if purpose else {})
+
+
 def _text(value: object) -> str:
     if isinstance(value, (bytes, bytearray, memoryview)):
         raw = bytes(value)
@@ -105,11 +112,7 @@ def run_psycopg(gw: GatewayThread, c: Case) -> Outcome:
 
 async def run_asyncpg(gw: GatewayThread, c: Case) -> Outcome:
     outcome = Outcome()
-    p = _params(gw, c.purpose)
-    settings = {"privacy.purpose": c.purpose} if c.purpose else {}
-    conn = await asyncpg.connect(host=p["host"], port=p["port"], user=p["user"],
-                                 password=p["password"], database=p["dbname"], ssl=False,
-                                 server_settings=settings)
+    conn = await _asyncpg(gw, c.purpose)
     try:
         for i, step in enumerate(c.steps):
             last = i == len(c.steps) - 1
@@ -222,11 +225,7 @@ async def test_a_computed_column_holding_a_clear_number_is_masked(
         copy_sql = f"COPY ({LITERAL.replace('$1', str(person.id))}) TO STDOUT (FORMAT csv)"
         with conn.cursor().copy(copy_sql) as copy:
             lines = b"".join(bytes(chunk) for chunk in copy).decode()
-    params = _params(crm_gateway, "customer_service")
-    conn = await asyncpg.connect(host=params["host"], port=params["port"], user=params["user"],
-                                 password=params["password"], database=params["dbname"],
-                                 ssl=False,
-                                 server_settings={"privacy.purpose": "customer_service"})
+    conn = await _asyncpg(crm_gateway, "customer_service")
     try:
         asyncpg_row = tuple(await conn.fetchrow(LITERAL, person.id))
     finally:
@@ -278,11 +277,7 @@ async def test_columns_masked_by_the_gateway_read_as_masked_by_the_database(
     with psycopg.connect(**_params(crm_gateway, "customer_service"), autocommit=True) as conn:
         reads = [conn.execute(sql, binary=binary).fetchall()
                  for sql in (PASSED, IN_SQL) for binary in (False, True)]
-    params = _params(crm_gateway, "customer_service")
-    conn = await asyncpg.connect(host=params["host"], port=params["port"], user=params["user"],
-                                 password=params["password"], database=params["dbname"],
-                                 ssl=False,
-                                 server_settings={"privacy.purpose": "customer_service"})
+    conn = await _asyncpg(crm_gateway, "customer_service")
     try:
         reads += [[tuple(r) for r in await conn.fetch(sql)] for sql in (PASSED, IN_SQL)]
     finally:

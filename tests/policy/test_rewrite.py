@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.policy.catalog import Catalog, Column
-from gateway.policy.decision import CopyLayout
+from gateway.policy.decision import CopyLayout, Decision
 from gateway.policy.rewrite import PolicyCache, rewrite
 from gateway.policy.rules import Rules, load_rules
 from tests.policy.conftest import RULES_FILE
@@ -245,6 +245,14 @@ def test_refusal_keeps_what_the_audit_needs() -> None:
     assert ("id_no", "deny") in {(c.column, c.treatment) for c in decision.columns}
 
 
+def _with_gateway_masks(sql: str) -> Decision:
+    """The customer_service decision when the gateway masks what is passed through."""
+    decision = rewrite(sql, RULES.purposes[CS], RULES, CATALOG, mask_key=b"k",
+                       gateway_scan=True)
+    assert decision.refusal is None
+    return decision
+
+
 # when SQL (gateway_scan) -> then these outputs are free text left clear for the gateway
 @pytest.mark.parametrize(("sql", "scanned"), [
     ("SELECT id, notes FROM customers ORDER BY id", (1,)),
@@ -263,9 +271,7 @@ def test_refusal_keeps_what_the_audit_needs() -> None:
 ])
 def test_free_text_is_left_to_the_gateway_only_when_nothing_orders_by_it(
         sql: str, scanned: tuple[int, ...]) -> None:
-    decision = rewrite(sql, RULES.purposes[CS], RULES, CATALOG, mask_key=b"k",
-                       gateway_scan=True)
-    assert decision.refusal is None
+    decision = _with_gateway_masks(sql)
     assert tuple(position for position, _ in decision.scan_columns) == scanned
     # left clear in the masking derived table, or masked there
     assert ('"member_no", "notes", ' in decision.sql) == bool(scanned)
@@ -293,9 +299,7 @@ def test_free_text_is_left_to_the_gateway_only_when_nothing_orders_by_it(
 ])
 def test_masked_columns_are_left_to_the_gateway_only_when_passed_through(
         sql: str, masked: tuple[int, ...]) -> None:
-    decision = rewrite(sql, RULES.purposes[CS], RULES, CATALOG, mask_key=b"k",
-                       gateway_scan=True)
-    assert decision.refusal is None
+    decision = _with_gateway_masks(sql)
     assert tuple(position for position, _ in decision.mask_columns) == masked
     assert ("AS \"phone\"" in decision.sql) != any(
         mask.keep_last == 4 for _, mask in decision.mask_columns)
