@@ -62,8 +62,10 @@ def _explain(args: argparse.Namespace) -> int:
     if purpose is None:
         raise CommandError(f"purpose {args.purpose} is not defined in {path}")
     catalog = _catalog(args.upstream, rules) if args.upstream else _catalog_from_rules(rules)
-    # A stand-in key: the deployment key must never be printed, even as HMAC pads.
-    decision = rewrite(args.sql, purpose, rules, catalog, mask_key=b"explain-placeholder-key")
+    # A stand-in key: the deployment key must never be printed, even as HMAC pads. As the
+    # gateway decides: what it masks in the result stream stays clear in the SQL.
+    decision = rewrite(args.sql, purpose, rules, catalog, mask_key=b"explain-placeholder-key",
+                       gateway_scan=True)
     print(_format(decision, bool(args.upstream)))
     return 0 if decision.refusal is None else 1
 
@@ -84,6 +86,12 @@ def _format(decision: Any, real_catalog: bool) -> str:
         lines.append(f"  {c.table}.{c.column}: class {c.class_name} -> {c.treatment}{lookup}")
     if not decision.columns:
         lines.append("  (no classified column)")
+    passed = sorted([*((i, "free-text scan for " + ", ".join(e)) for i, e in decision.scan_columns),
+                     *((i, _mask_words(m)) for i, m in decision.mask_columns)])
+    if passed:
+        lines.append("masked by the gateway in the result stream (clear in the SQL below), "
+                     "by output column:")
+        lines.extend(f"  {i + 1}: {what}" for i, what in passed)
     if decision.subject_columns:
         lines.append(f"subject key columns appended (stripped by the gateway): "
                      f"{', '.join(decision.subject_columns)}")
@@ -94,6 +102,13 @@ def _format(decision: Any, real_catalog: bool) -> str:
     lines.append("sql:")
     lines.append(decision.sql)
     return "\n".join(lines)
+
+
+def _mask_words(mask: Any) -> str:
+    if mask.kind != "keep":
+        return f"{mask.kind} mask"
+    return (f"keep mask (first {mask.keep_first}, last {mask.keep_last} characters, "
+            f"the rest as {mask.char!r})")
 
 
 def _load(path: str) -> tuple[Any, list[str]]:

@@ -64,6 +64,16 @@ def test_explain_prints_rewrite_and_decisions(capsys: pytest.CaptureFixture) -> 
     assert '"phone" = $1' in out
 
 
+def test_explain_names_what_the_gateway_masks_itself(capsys: pytest.CaptureFixture) -> None:
+    code = main(["rules", "explain", "--rules", str(RULES_FILE), "--purpose",
+                 "customer_service", "SELECT name, phone, notes FROM customers"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "  2: keep mask (first 3, last 4 characters, the rest as '*')" in out
+    assert "  3: free-text scan for CN_MOBILE" in out
+    assert 'SELECT "id", "name", "phone",' in out  # left clear in the derived table
+
+
 def test_explain_refusal(capsys: pytest.CaptureFixture) -> None:
     code = main(["rules", "explain", "--rules", str(RULES_FILE), "--purpose", "marketing",
                  "SELECT id_no FROM customers"])
