@@ -4,13 +4,16 @@
 The same work as results.Tracker._rewrite_row, which stays the reference and the path
 taken when this module is not built, over all the rows that follow each other in what
 the server sent (one call for a few hundred rows, not one each): walk the cells, read
-the subject keys at the end into their sets and cut them off, hand the cells that may
-need masking to Python, and rebuild the rows into one buffer. Most cells need nothing:
-a guarded cell always goes to Python, a free-text cell only when its bytes may hold a
-number or an e-mail address (see _may_hold_entity), a computed cell only when the check
-could find something in it (freetext.suspect, byte for byte). In Python each of these
-steps costs a few interpreted operations per cell, about 4 µs a row of eleven columns;
-here it is a loop over bytes.
+the subject keys at the end into their sets and cut them off, mask what it can, hand the
+other cells that may need masking to Python, and rebuild the rows into one buffer. A
+column mask is applied here (_put_mask, twin of freetext.column_masker); a free-text
+cell is looked at only when its bytes may hold a number or an e-mail address (see
+_may_hold_entity), and then goes through the pattern masker here (_scan, twin of
+freetext.masker) and to Python only when the detector must see it; a guarded cell
+always goes to Python, a computed cell only when the check could find something in it
+(freetext.suspect, byte for byte). In Python each of these steps costs a few
+interpreted operations per cell, about 4 µs a row of eleven columns; here it is a loop
+over bytes.
 
 Also plain_reply: the walk over a whole reply whose rows pass untouched (Tracker.settle),
 twin of results.plain_reply.
