@@ -54,21 +54,22 @@ def test_check_finds_missing_columns_and_unfit_masks(crm_dsn: str, tmp_path: Pat
     assert f"{bad}:33: column public.orders.fax not found in the database" in out
 
 
+def _explained(capsys: pytest.CaptureFixture, sql: str) -> str:
+    """What `rules explain` prints for sql under customer_service (allowed)."""
+    assert main(["rules", "explain", "--rules", str(RULES_FILE), "--purpose",
+                 "customer_service", sql]) == 0
+    return capsys.readouterr().out
+
+
 def test_explain_prints_rewrite_and_decisions(capsys: pytest.CaptureFixture) -> None:
-    code = main(["rules", "explain", "--rules", str(RULES_FILE), "--purpose",
-                 "customer_service", "SELECT name, phone FROM customers WHERE phone = $1"])
-    out = capsys.readouterr().out
-    assert code == 0
+    out = _explained(capsys, "SELECT name, phone FROM customers WHERE phone = $1")
     assert "public.customers.phone: class mobile -> mask (lookup" in out
     assert "public.customers.name: class person_name -> show" in out
     assert '"phone" = $1' in out
 
 
 def test_explain_names_what_the_gateway_masks_itself(capsys: pytest.CaptureFixture) -> None:
-    code = main(["rules", "explain", "--rules", str(RULES_FILE), "--purpose",
-                 "customer_service", "SELECT name, phone, notes FROM customers"])
-    out = capsys.readouterr().out
-    assert code == 0
+    out = _explained(capsys, "SELECT name, phone, notes FROM customers")
     assert "  2: keep mask (first 3, last 4 characters, the rest as '*')" in out
     assert "  3: free-text scan for CN_MOBILE" in out
     assert 'SELECT "id", "name", "phone",' in out  # left clear in the derived table
