@@ -295,7 +295,7 @@ cdef int _mask_numbers(Buffer* out, const unsigned char* s, Py_ssize_t n,
     after it) masked when it makes one of the entities, else its digits alone when they
     make one, else left."""
     cdef Py_ssize_t i = 0, j, copied = 0
-    cdef bint x
+    cdef bint x, masked_x
     cdef int k
     while i < n:
         if not _is_digit(s[i]):
@@ -307,16 +307,16 @@ cdef int _mask_numbers(Buffer* out, const unsigned char* s, Py_ssize_t n,
         if j - i < 11:
             i = j
             continue
-        x = j < n and (s[j] == 88 or s[j] == 120)  # X or x
+        x = masked_x = j < n and (s[j] == 88 or s[j] == 120)  # an X or x after the run
         k = _entity(patterns, s + i, j - i, x)
         if k < 0 and x:
             k = _entity(patterns, s + i, j - i, False)
-            x = False  # the X stays as it is
+            masked_x = False  # the X stays as it is
         if k >= 0:
             _put(out, s + copied, i - copied)
-            _mask_into(out, s + i, j - i + x, &patterns.mask[k])
-            copied = j + x
-        i = j + 1 if j < n and (s[j] == 88 or s[j] == 120) else j
+            _mask_into(out, s + i, j - i + masked_x, &patterns.mask[k])
+            copied = j + masked_x
+        i = j + x  # the pattern takes the X whether or not it is masked
     _put(out, s + copied, n - copied)
     return 0
 
@@ -432,9 +432,9 @@ def rewrite_rows(bytes data, Py_ssize_t start, bytes kinds, tuple masks, tuple s
     one set per subject key column after them, each key added to its set; cell(i, value)
     -> the replacement of a GUARD, SCAN or CHECK cell with its length word, or None to
     keep it. Stops before the first message that is not a whole DataRow of len(kinds) +
-    len(sinks) cells (left to the caller), after `most` rows, or after a row that fills a set to `batch` keys. Returns (rows as sent,
-    end of the last row taken, rows taken, a set is full); no row taken: (b"", start, 0,
-    False).
+    len(sinks) cells (left to the caller), after `most` rows, or after a row that fills a
+    set to `batch` keys. Returns (rows as sent, end of the last row taken, rows taken, a
+    set is full); no row taken: (b"", start, 0, False).
     """
     cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(data)
     cdef const unsigned char* kind = <const unsigned char*>PyBytes_AS_STRING(kinds)
@@ -493,26 +493,6 @@ def rewrite_rows(bytes data, Py_ssize_t start, bytes kinds, tuple masks, tuple s
                 if kind[i] == C_MASK:
                     _put(&out, p + at, offsets[i] - at)
                     _put_mask(&out, p + offsets[i] + 4, length, &cells[i].mask)
-                elif kind[i] == C_SCAN and cells != NULL and cells[i].compiled:
-                    if not _may_hold_entity(p + offsets[i] + 4, length):
-                        continue
-                    scanned = _scan(&digits, &emails, p + offsets[i] + 4, length,
-                                    &cells[i].patterns)
-                    if scanned == 0:
-                        continue
-                    _put(&out, p + at, offsets[i] - at)
-                    if scanned > 0:
-                        _grow(&out, 4)
-                        _set_i32(out.data + out.size, emails.size)
-                        out.size += 4
-                        _put(&out, emails.data, emails.size)
-                    else:  # a residue: the Python masker, with the detector
-                        replacement = cell(i, data[offsets[i] + 4:offsets[i + 1]])
-                        if replacement is None:
-                            _put(&out, p + offsets[i], offsets[i + 1] - offsets[i])
-                        else:
-                            _put(&out, PyBytes_AS_STRING(<bytes?>replacement),
-                                 PyBytes_GET_SIZE(replacement))
                 else:
                     if kind[i] == C_SCAN:
                         found = _may_hold_entity(p + offsets[i] + 4, length)
@@ -522,13 +502,27 @@ def rewrite_rows(bytes data, Py_ssize_t start, bytes kinds, tuple masks, tuple s
                         found = True
                     if not found:
                         continue
-                    replacement = cell(i, data[offsets[i] + 4:offsets[i + 1]])
-                    if replacement is None:
-                        continue
-                    if type(replacement) is not bytes:
-                        raise TypeError("a cell replacement must be bytes")
-                    _put(&out, p + at, offsets[i] - at)
-                    _put(&out, PyBytes_AS_STRING(replacement), PyBytes_GET_SIZE(replacement))
+                    scanned = -1  # -1: the cell goes to Python (see _scan)
+                    if kind[i] == C_SCAN and cells != NULL and cells[i].compiled:
+                        scanned = _scan(&digits, &emails, p + offsets[i] + 4, length,
+                                        &cells[i].patterns)
+                        if scanned == 0:
+                            continue
+                    if scanned > 0:
+                        _put(&out, p + at, offsets[i] - at)
+                        _grow(&out, 4)
+                        _set_i32(out.data + out.size, emails.size)
+                        out.size += 4
+                        _put(&out, emails.data, emails.size)
+                    else:
+                        replacement = cell(i, data[offsets[i] + 4:offsets[i + 1]])
+                        if replacement is None:
+                            continue
+                        if type(replacement) is not bytes:
+                            raise TypeError("a cell replacement must be bytes")
+                        _put(&out, p + at, offsets[i] - at)
+                        _put(&out, PyBytes_AS_STRING(replacement),
+                             PyBytes_GET_SIZE(replacement))
                 at = offsets[i + 1]
                 changed = True
             _put(&out, p + at, offsets[keep] - at)
