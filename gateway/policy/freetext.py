@@ -44,13 +44,11 @@ def masker(entities: tuple[str, ...], rules: Rules,
     """A function masking the given entities in a text with their classes' masks (in the
     order listed, which is the order the SQL scan applies them); validated: only numbers
     whose check digits are right."""
-    by_entity = {c.detect: c.mask for c in rules.classes.values() if c.detect}
-    masks = {e: by_entity.get(e, Mask("redact")) for e in entities}  # (none: redacted)
+    masks = {e: finding_mask(rules.mask_for(e), e) for e in entities}
     tests, runs = ((_VALIDATED_ENTITIES, _VALIDATED_RUN) if validated
                    else (_DIGIT_ENTITIES, _DIGIT_RUN))
-    digit_tests = [(tests[e], entity_mask(masks[e], e)) for e in entities if e in tests]
-    email = (entity_mask(masks["EMAIL_ADDRESS"], "EMAIL_ADDRESS")
-             if "EMAIL_ADDRESS" in entities else None)
+    digit_tests = [(tests[e], column_masker(masks[e])) for e in entities if e in tests]
+    email = column_masker(masks["EMAIL_ADDRESS"]) if "EMAIL_ADDRESS" in entities else None
 
     def digits(match: re.Match[str]) -> str:
         value = match.group()
@@ -96,31 +94,37 @@ def suspect(data: bytes, start: int, end: int) -> bool:
     return False
 
 
+# What finding_mask makes of the masks that do not fit a finding
+_ALL_STARS, _REDACTED = Mask("keep"), Mask("redact")
+
+
+def finding_mask(mask: Mask, entity: str) -> Mask:
+    """The mask of one finding of `entity` in a text, from its class mask: an e-mail
+    address keeps its first character and its domain under an email mask and is redacted
+    under any other; anything else keeps what a keep mask keeps, or is starred whole."""
+    if entity == "EMAIL_ADDRESS":
+        return mask if mask.kind == "email" else _REDACTED
+    return mask if mask.kind == "keep" else _ALL_STARS
+
+
 def entity_mask(mask: Mask, entity: str) -> Callable[[str], str]:
     """The Python form of a class mask, applied to one finding of `entity`."""
-    if entity == "EMAIL_ADDRESS":
-        if mask.kind != "email":
-            return lambda value: "***"
-        return lambda value: value[0] + "***" + value[value.index("@"):]
-    if mask.kind != "keep":
-        return lambda value: "*" * len(value)
-    first, last, char = mask.keep_first, mask.keep_last, mask.char
-
-    def keep(value: str) -> str:
-        if first + last >= len(value):
-            return char * len(value)
-        return value[:first] + char * (len(value) - first - last) + value[len(value) - last:]
-
-    return keep
+    return column_masker(finding_mask(mask, entity))
 
 
 @cache
 def column_masker(mask: Mask) -> Callable[[str], str]:
     """The Python form of masks.text_mask: the masked value of a whole column value, for
-    Decision.mask_columns (the same text as the SQL gives, counted in characters). The
-    function carries its mask as `.mask` (for the compiled DataRow path)."""
+    Decision.mask_columns (the same text as the SQL gives, counted in characters), and
+    of one finding in a text (entity_mask). The function carries its mask as `.mask`
+    (for the compiled DataRow path)."""
     if mask.kind == "keep":
-        masked = entity_mask(mask, "")  # a new function: the attribute below is its own
+        first, last, char = mask.keep_first, mask.keep_last, mask.char
+
+        def masked(value: str) -> str:
+            if first + last >= len(value):
+                return char * len(value)
+            return value[:first] + char * (len(value) - first - last) + value[len(value) - last:]
     elif mask.kind == "name":
         def masked(value: str) -> str:
             return value[:1] + "*" * max(len(value) - 1, 1)

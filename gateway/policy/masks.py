@@ -157,7 +157,7 @@ def scan_expr(ref: str, entities: tuple[str, ...], rules: Rules) -> str:
     for group, test in _SCAN_GROUPS:
         inner = expr
         for entity in (e for e in entities if e in group):
-            mask = _mask_of(entity, rules)
+            mask = rules.mask_for(entity)
             if entity == "EMAIL_ADDRESS":
                 inner = _email(inner, mask)
                 continue
@@ -220,7 +220,7 @@ def closed_scan_expr(ref: str, entities: tuple[str, ...], rules: Rules) -> str:
         tests.append(_CODED_MOBILE)
     if tests:
         # the residue: every digit masked, addresses as the patterns and the '@' step do
-        hidden = _regexp(_email(ref, _mask_of("EMAIL_ADDRESS", rules)), _BARE_AT, "***") \
+        hidden = _regexp(_email(ref, rules.mask_for("EMAIL_ADDRESS")), _BARE_AT, "***") \
             if email else ref
         hidden = _f("translate", hidden, f"{quote_literal(_DIGITS)}::pg_catalog.text",
                     f"{quote_literal('*' * len(_DIGITS))}::pg_catalog.text")
@@ -231,12 +231,6 @@ def closed_scan_expr(ref: str, entities: tuple[str, ...], rules: Rules) -> str:
     # one cheap test first: no eleven digits (separators allowed) and no '@', no finding
     maybe = _matches(ref, _ELEVEN_DIGITS + "|@")
     return f"CASE WHEN {maybe} THEN {expr} ELSE {ref} END"
-
-
-def _mask_of(entity: str, rules: Rules) -> Mask:
-    """The mask of the class that detects entity (redact when none does)."""
-    return next((c.mask for c in rules.classes.values() if c.detect == entity),
-                Mask("redact"))
 
 
 def _matches(ref: str, regex: str) -> str:

@@ -129,6 +129,11 @@ class Rules:
     # 'tables.T.columns.C', 'purposes.P', ... -> line in the file, for later checks
     lines: dict[str, int] = field(default_factory=dict, compare=False)
 
+    def mask_for(self, entity: str) -> Mask:
+        """The mask of the class that detects `entity` (a redaction when none does)."""
+        return next((c.mask for c in self.classes.values() if c.detect == entity),
+                    Mask("redact"))
+
     def column_class(self, table: str, column: str) -> ClassDef | None:
         """The class of table.column, or None when the column is not classified."""
         tdef = self.tables.get(table)

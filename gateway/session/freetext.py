@@ -15,7 +15,7 @@ from gateway import compiled
 from gateway.detect.registry import ENTITIES
 from gateway.detect.scan import TextScanner, shared_detector
 from gateway.policy.freetext import entity_mask, masker
-from gateway.policy.model import Mask, Rules
+from gateway.policy.model import Rules
 
 # _residue in one compiled pass, several times faster (gateway/compiled.py)
 _datarows = compiled.load("gateway.session.datarows")
@@ -33,9 +33,8 @@ def text_masker(entities: tuple[str, ...], rules: Rules) -> Callable[[str], str]
     values with such a residue reach it, since presidio costs about 100 µs a value.
     Names and addresses have no pattern floor, so their scanner sees every value.
     """
-    by_entity = {c.detect: c.mask for c in rules.classes.values() if c.detect}
     known = tuple(e for e in entities if e in ENTITIES)
-    masks = {e: entity_mask(by_entity.get(e, Mask("redact")), e) for e in known}
+    masks = {e: entity_mask(rules.mask_for(e), e) for e in known}
     scanner = TextScanner(known, masks) if known else None
     fallback = masker(entities, rules)
     always = any(e not in _PATTERN_FLOOR for e in known)

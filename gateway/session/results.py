@@ -45,7 +45,6 @@ _MASK_CODES = {} if datarows is None else {
 _ENTITY_CODES = {} if datarows is None else {
     "CN_ID_CARD": datarows.ENTITY_ID_CARD, "CN_BANK_CARD": datarows.ENTITY_BANK_CARD,
     "CN_MOBILE": datarows.ENTITY_MOBILE}
-_ALL_STARS = Mask("keep")  # what freetext.entity_mask makes of a number's other masks
 _ROW_LIMIT = "54000"
 # Subject keys one running statement holds before handing them over (to the exposure
 # ledger): bounds a session's memory on a result of a million customers.
@@ -838,16 +837,12 @@ def _compiled_mask(mask: Mask) -> tuple:
 
 def _compiled_patterns(patterns: tuple | None) -> tuple | None:
     """A free-text masker's patterns (session.freetext.text_masker) as rewrite_rows takes
-    them: a number's mask keeps digits or stars them all, an address's shows its first
-    character or none (freetext.entity_mask)."""
+    them."""
     if patterns is None:
         return None
     digits, email, detector = patterns
-    return (tuple((_ENTITY_CODES[e], _compiled_mask(m if m.kind == "keep" else _ALL_STARS))
-                  for e, m in digits),
-            None if email is None else _compiled_mask(email if email.kind == "email"
-                                                      else Mask("redact")),
-            detector)
+    return (tuple((_ENTITY_CODES[e], _compiled_mask(m)) for e, m in digits),
+            None if email is None else _compiled_mask(email), detector)
 
 
 def _checked(run: Run, check: Callable[[str], str], value: bytes) -> bytes | None:
