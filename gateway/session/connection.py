@@ -55,7 +55,11 @@ class ClientConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         try:
-            self._received(data)
+            if self.tls is None:  # the common case, one call shorter
+                self.session.client_bytes(data)
+                self.flush()
+            else:
+                self._received(data)
         except Exception:  # noqa: BLE001 - one broken session must not hang or spread
             self.crashed()
 
@@ -108,15 +112,18 @@ class ClientConnection(asyncio.Protocol):
             seq = self.listener.account(session)
             if seq and self.listener.strict:
                 self._hold(seq)
-        if self._held is not None:
-            self._held.extend(session.to_client)
-            session.to_client = []
-        elif session.to_client:
-            self._write(session.to_client)
-            session.to_client = []
-        if session.to_server and self.upstream and self.upstream.ready:
-            _send(self.upstream.transport, session.to_server)
-            session.to_server = []
+        if session.to_client:
+            chunks, session.to_client = session.to_client, []
+            if self._held is not None:
+                self._held.extend(chunks)
+            else:
+                self._write(chunks)
+        if session.to_server:
+            upstream = self.upstream
+            if upstream is not None and upstream.ready:
+                # (uvloop sends a list as it is, without joining it)
+                upstream.transport.writelines(session.to_server)
+                session.to_server = []
         if session.actions:
             actions, session.actions = session.actions, []
             for action in actions:
@@ -156,7 +163,7 @@ class ClientConnection(asyncio.Protocol):
         if self.tls is not None and not self.tls.handshaken:
             return  # nothing can be said to a client whose TLS handshake is unfinished
         if self.tls is None:
-            _send(self.transport, chunks)
+            self.transport.writelines(chunks)
         else:
             self.tls.send(b"".join(chunks))
             self.transport.write(self.tls.ciphertext())
@@ -272,14 +279,6 @@ class UpstreamConnection(asyncio.Protocol):
     def resume_writing(self) -> None:
         if self.client.transport:
             self.client.transport.resume_reading()
-
-
-def _send(transport: asyncio.Transport, chunks: list[bytes | memoryview]) -> None:
-    # One chunk (the common case) goes out as it is: no join, no copy.
-    if len(chunks) == 1:
-        transport.write(chunks[0])
-    else:
-        transport.writelines(chunks)
 
 
 async def send_cancel(host: str, port: int, unix: str | None, request: CancelRequest) -> None:

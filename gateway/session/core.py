@@ -423,7 +423,7 @@ class Session:
             data = self._whole(self._inbuf, data)
         elif len(data) <= self.config.max_message:
             found = self.tracker.repeated(data)
-            if found is not None and self._current(found):
+            if found is not None and (found.sql is None or self._current(found)):
                 self.tracker.replay(found)  # a batch like one before (results.Repeat)
                 self.statements += 1  # its one Execute
                 self._syncs_sent += 1
@@ -466,10 +466,9 @@ class Session:
             self._inbuf += memoryview(data)[pos:]
 
     def _current(self, found: Repeat) -> bool:
-        """A repeated batch that starts with a Parse goes the short way only while its
-        text still gets the very decision it got then (rules and catalog unchanged)."""
-        if found.sql is None:
-            return True
+        """A repeated batch that starts with a Parse (found.sql) goes the short way only
+        while its text still gets the very decision it got then (rules and catalog
+        unchanged)."""
         decide = self.config.decide
         return decide is not None and \
             decide(found.sql, self.purpose) is found.prepared.decision

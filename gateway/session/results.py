@@ -175,15 +175,18 @@ class Run:
         """Rows pass untouched (plain) when there is nothing to strip, guard, check or
         limit."""
         decision = self.prepared.decision
-        self.subject_tables = decision.subject_columns if decision else ()
+        self.subject_tables = subjects = decision.subject_columns if decision else ()
+        self.kinds = None
         guards, scans, checks = self.guards, self.scans, self.checks
+        if not (guards or scans or checks):  # most statements: on every one's path
+            self.always = self.touched = ()
+            self.plain = not subjects and self.row_limit is None
+            return
         # guarded and scanned cell positions, in order; touched: with the checked ones
         self.always = tuple(sorted({*guards, *scans})) if guards or scans else ()
         self.touched = (tuple(sorted({*self.always, *checks.positions})) if checks
                         else self.always)
-        self.plain = not (self.subject_tables or guards or scans or checks
-                          or self.row_limit is not None)
-        self.kinds = None
+        self.plain = False
 
     def learn(self, prepared: Prepared) -> None:
         """What the statement's RowDescription taught: guarded and checked columns."""
@@ -384,7 +387,7 @@ class Tracker:
         run.rows += rows
         run.tag = data[tag_start:tag_end]
         queue.clear()
-        self._finish(run)
+        self.finished.append(run)  # (_finish: a plain run has no checks, so no misses)
         return True
 
     def describe(self, kind: str, name: str) -> None:
