@@ -159,6 +159,15 @@ class Session:
             return
         try:
             if self.phase == "ready":
+                if not self._inbuf and len(data) <= self.config.max_message:
+                    # a batch like one before (results.Repeat) goes the short way
+                    found = self.tracker.repeated(data)
+                    if found is not None and (found.sql is None or self._current(found)):
+                        self.tracker.replay(found)
+                        self.statements += 1  # its one Execute
+                        self._syncs_sent += 1
+                        self.to_server.append(data)
+                        return
                 self._relay(data)
                 return
             self._inbuf += data
@@ -421,14 +430,6 @@ class Session:
         """Forward whole client messages, runs of untouched ones as one slice each."""
         if self._inbuf:
             data = self._whole(self._inbuf, data)
-        elif len(data) <= self.config.max_message:
-            found = self.tracker.repeated(data)
-            if found is not None and (found.sql is None or self._current(found)):
-                self.tracker.replay(found)  # a batch like one before (results.Repeat)
-                self.statements += 1  # its one Execute
-                self._syncs_sent += 1
-                self.to_server.append(data)
-                return
         self._lead = None
         size, pos, run = len(data), 0, 0
         limit, out, tracker = self.config.max_message, self.to_server, self.tracker
