@@ -108,9 +108,11 @@ class ClientConnection(asyncio.Protocol):
         """Send what the core queued, then do what it asked."""
         session = self.session
         tracker = session.tracker
-        if session.logins or tracker.finished or tracker.batches:
+        due = session.logins or tracker.finished or tracker.batches
+        strict = self.listener.strict
+        if due and strict:  # replies wait for their records (see _hold)
             seq = self.listener.account(session)
-            if seq and self.listener.strict:
+            if seq:
                 self._hold(seq)
         if session.to_client:
             chunks, session.to_client = session.to_client, []
@@ -124,6 +126,9 @@ class ClientConnection(asyncio.Protocol):
                 # (uvloop sends a list as it is, without joining it)
                 upstream.transport.writelines(session.to_server)
                 session.to_server = []
+        if due and not strict:
+            # buffered: the bytes went first, so a reply does not wait for its accounting
+            self.listener.account(session)
         if session.actions:
             actions, session.actions = session.actions, []
             for action in actions:
