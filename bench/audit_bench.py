@@ -76,7 +76,7 @@ MASKED_READ = Decision(
 # What a session looks like to the accounting (only the attributes it reads).
 SESSION = SimpleNamespace(id=1234, principal=SimpleNamespace(name="crm_app"),
                           purpose="customer_service", client_address="127.0.0.1",
-                          params={"application_name": "pgbench"},
+                          params={"application_name": "pgbench"}, audit_who=None,
                           config=SimpleNamespace(clock=time.monotonic))
 
 

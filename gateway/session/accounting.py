@@ -86,10 +86,13 @@ class SessionAccounting:
             verdict = "error"
         subjects = run.subjects  # what the statement still holds (see exposure())
         duration = max(session.config.clock() - run.started, 0.0)
-        principal = session.principal.name if session.principal else None
-        purpose, session_id = session.purpose, str(session.id)
-        who = (session_id, principal, purpose, session.client_address or None,
-               session.params.get("application_name"))
+        who = session.audit_who
+        if who is None or who[2] != session.purpose:  # made again when the purpose changes
+            who = session.audit_who = (
+                str(session.id), session.principal.name if session.principal else None,
+                session.purpose, session.client_address or None,
+                session.params.get("application_name"))
+        session_id, principal, purpose, _, _ = who
         ts = time.time_ns() // 1000
         seq = self.accounting.auditor.submit_entry((
             STATEMENT, ts, who, describe(run.sql), known.objects, run.rows,

@@ -130,6 +130,8 @@ class Session:
     _refusals: dict[str, tuple[int, GatewayError]] = field(default_factory=dict)
     tracker: Tracker = field(init=False)
     logins: list[tuple[bool, str | None]] = field(default_factory=list)  # (ok, reason)
+    # who the audit records of its statements name: made once per purpose (accounting)
+    audit_who: tuple | None = None
     _row_limit: int | None = None
     # a Parse a batch began with: (where it ends, its statement name, its text)
     _lead: tuple[int, str, str] | None = None

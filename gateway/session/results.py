@@ -175,7 +175,8 @@ class Run:
     def subject_count(self) -> int:
         """Distinct subjects of the statement (counted per handed-over batch, so a
         subject seen in two batches of a very long result counts twice)."""
-        return self.handed_over + sum(len(keys) for keys in self.subjects.values())
+        subjects = self.subjects
+        return self.handed_over + (sum(map(len, subjects.values())) if subjects else 0)
 
     def update(self) -> None:
         """Rows pass untouched (plain) when there is nothing to strip, guard, check or

@@ -25,7 +25,7 @@ MASKED = Decision(
     statements=(StatementInfo("select", frozenset({T}), "rows", True),))
 SESSION = SimpleNamespace(id=7, principal=SimpleNamespace(name="crm_app"),
                           purpose="customer_service", client_address="10.0.0.1",
-                          params={"application_name": "crm"},
+                          params={"application_name": "crm"}, audit_who=None,
                           config=SimpleNamespace(clock=time.monotonic))
 
 
@@ -84,6 +84,19 @@ def test_plain_statement_with_inline_literal():
         "statement", "7", "crm_app", "customer_service", "10.0.0.1", "crm", "allow", 1, 0,
         None, None)
     assert row["fingerprint"] and row["duration_ms"] >= 0 and not writer.exposure
+
+
+def test_a_record_names_the_purpose_bound_when_its_statement_ran():
+    session = SimpleNamespace(**vars(SESSION))
+    sql = "SELECT 1"
+    accounting = SessionAccounting(SimpleNamespace(
+        auditor=(writer := Writer()), metering=Metering("r1", writer, Alerts())))
+    for purpose in ("customer_service", "marketing", "marketing", None):
+        session.purpose = purpose
+        accounting.statements(session, [_run(sql, Decision(sql=sql, kind="select"))])
+    assert [e[2] for e in writer.entries] == [
+        ("7", "crm_app", p, "10.0.0.1", "crm")
+        for p in ("customer_service", "marketing", "marketing", None)]
 
 
 def test_masked_read_has_objects_and_one_ledger_row():
