@@ -9,7 +9,6 @@ public key can check them, and truncation shows as a chain without its end marke
 from __future__ import annotations
 
 import hashlib
-import hmac
 import math
 
 from gateway.audit.keys import AuditKeys
@@ -34,6 +33,11 @@ _KINDS = {k: canonical_json(k) for k in (STATEMENT, LOGIN, SUPPRESSION, CHAIN_ST
                                           CHECKPOINT, CHAIN_END)}
 _PLAIN = (int, type(None))
 _PARTS = 4096  # encoded who/shape/objects/tail parts kept per chain
+# HMAC-SHA256 (see seal_mac): the block size, and the key's XOR with each pad as a table
+_BLOCK = 64
+_IPAD = bytes(b ^ 0x36 for b in range(256))
+_OPAD = bytes(b ^ 0x5C for b in range(256))
+_sha256 = hashlib.sha256
 
 
 def _number(value: float | None) -> str:
@@ -50,9 +54,15 @@ def ratchet(key: bytes) -> bytes:
 
 
 def seal_mac(key: bytes, prev_mac: bytes, payload: bytes) -> bytes:
-    """HMAC-SHA256(key, prev_mac || payload), by the standard library (no crypto of our
-    own, though two plain SHA-256 calls would be a little quicker)."""
-    return hmac.digest(key, prev_mac + payload, "sha256")
+    """HMAC-SHA256(key, prev_mac || payload), RFC 2104 spelt out with two SHA-256 calls,
+    as the standard library's own hmac.HMAC builds it. hmac.digest goes to OpenSSL 3's
+    one-shot HMAC, which sets up a MAC context per call: 2.7 against 1.7 µs for a
+    record, on every statement (tests hold the two equal, keys of every length)."""
+    if len(key) > _BLOCK:
+        key = _sha256(key).digest()
+    block = key.ljust(_BLOCK, b"\0")
+    inner = _sha256(block.translate(_IPAD) + prev_mac + payload).digest()
+    return _sha256(block.translate(_OPAD) + inner).digest()
 
 
 def signed_bytes(payload: bytes, mac: bytes) -> bytes:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gateway.audit.chain import Chain, checkpoint_record, end_record, start_record
 from gateway.audit.keys import AuditKeys
@@ -144,3 +146,12 @@ def test_seal_mac_is_hmac_sha256(key_size):
     key, prev, payload = os.urandom(key_size), os.urandom(32), os.urandom(key_size * 7 + 3)
     assert seal_mac(key, prev, payload) == hmac.new(key, prev + payload,
                                                     hashlib.sha256).digest()
+
+
+@given(st.binary(max_size=150), st.binary(min_size=32, max_size=32), st.binary(max_size=600))
+def test_seal_mac_equals_the_standard_librarys_hmac(key, prev, payload):
+    import hmac
+
+    from gateway.audit.chain import seal_mac
+
+    assert seal_mac(key, prev, payload) == hmac.digest(key, prev + payload, "sha256")
