@@ -26,7 +26,7 @@ from gateway.bounded import put
 from gateway.policy.decision import SUBJECT_ALIAS, Decision
 from gateway.policy.freetext import column_masker, suspect
 from gateway.policy.model import Mask
-from gateway.protocol.buffer import I16, I32
+from gateway.protocol.buffer import ENCODING, ERRORS, I16, I32
 from gateway.protocol.messages import Describe, ErrorResponse, Execute, RowDescription, Sync
 
 # the compiled DataRow path; without it (see gateway/compiled.py) _rewrite_row does it
@@ -327,7 +327,7 @@ class Tracker:
                                      or decision.fetches is not None):
             return
         tail = data[bind_end:]
-        execute = len(tail) - _EXECUTE_TAIL - len(portal.encode())  # where Execute starts
+        execute = len(tail) - _EXECUTE_TAIL - len(portal.encode(ENCODING, ERRORS))  # Execute at
         describe = Describe("P", portal).encode()
         if execute not in (0, len(describe)) or (execute and not tail.startswith(describe)):
             return

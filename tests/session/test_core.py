@@ -186,6 +186,20 @@ def test_a_batch_that_parses_its_statement_again_repeats_while_its_decision_hold
     assert [r.rows for r in s.tracker.finished] == [1, 1, 1] and not s.busy
 
 
+def test_a_portal_named_in_bytes_that_are_not_utf8_is_tracked_and_repeated() -> None:
+    s = _extended({PLAIN.sql: PLAIN})
+    _prepare(s, PLAIN.sql)
+    fields = (m.Field("abalance", table_oid=16400, column=3, type_oid=23),)
+    for value in (b"1", b"2"):
+        batch = _batch(value, portal="p\udcd9")  # the byte 0xd9 alone: not UTF-8
+        assert b"\xd9" in batch
+        s.client_bytes(batch)
+        assert b"".join(bytes(c) for c in s.to_server) == batch and s.phase == "ready"
+        s.to_server.clear()
+        _answer(s, fields, (value,))
+    assert [r.rows for r in s.tracker.finished] == [1, 1] and not s.busy
+
+
 def test_a_statement_prepared_again_is_not_repeated_with_the_old_decision() -> None:
     s = _extended({PLAIN.sql: PLAIN, CLASSIFIED.sql: CLASSIFIED})
     _prepare(s, PLAIN.sql)
