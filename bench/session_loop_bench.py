@@ -41,17 +41,17 @@ PRINCIPAL, PURPOSE = "crm_app", "customer_service"
 
 
 class Sink:
-    """A transport that takes every write and sends nothing."""
+    """A transport that takes every write and sends nothing. It counts calls, not bytes:
+    uvloop's write and writelines cost the same for one chunk, and so must these."""
 
     def __init__(self) -> None:
-        self.written = 0
+        self.writes = 0
 
     def write(self, data: bytes) -> None:
-        self.written += len(data)
+        self.writes += 1
 
     def writelines(self, chunks: list) -> None:
-        for chunk in chunks:
-            self.written += len(chunk)
+        self.writes += 1
 
     def is_closing(self) -> bool:
         return False

@@ -55,11 +55,7 @@ class ClientConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         try:
-            if self.tls is None:  # the common case, one call shorter
-                self.session.client_bytes(data)
-                self.flush()
-            else:
-                self._received(data)
+            self._received(data)
         except Exception:  # noqa: BLE001 - one broken session must not hang or spread
             self.crashed()
 

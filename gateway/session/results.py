@@ -163,13 +163,7 @@ class Run:
         self.kinds: bytes | None = None  # what to do with each visible cell
         self.masks: tuple[tuple | None, ...] = ()  # the column mask of each MASK cell
         self.sinks: tuple[set[str], ...] | None = None  # the set of each subject key column
-        if guards or scans or self.checks:
-            self.update()
-        else:  # update()'s first case, inline: a Run is made for every statement
-            decision = prepared.decision
-            self.subject_tables = subjects = decision.subject_columns if decision else ()
-            self.always = self.touched = ()
-            self.plain = not subjects and row_limit is None
+        self.update()
 
     @property
     def subject_count(self) -> int:
@@ -343,8 +337,8 @@ class Tracker:
         if len(data) < 6 or not self._repeats:
             return None
         first = data[0]
-        if first == _BIND_BYTE:  # (_names_end(data, 0), inline: on every batch's path)
-            found = self._repeats.get(data[5:data.find(b"\0", data.find(b"\0", 5) + 1) + 1])
+        if first == _BIND_BYTE:
+            found = self._repeats.get(data[5:_names_end(data, 0)])
             bind = 0
         elif first == _PARSE_BYTE:
             bind = 1 + _I32(data, 1)[0]
@@ -394,7 +388,7 @@ class Tracker:
         run.rows += rows
         run.tag = data[tag_start:tag_end]
         queue.clear()
-        self.finished.append(run)  # (_finish: a plain run has no checks, so no misses)
+        self._finish(run)
         return True
 
     def describe(self, kind: str, name: str) -> None:
