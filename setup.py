@@ -1,8 +1,9 @@
 """The compiled hot paths, built when a C compiler is there; without it the gateway does
 the same work in Python (gateway/compiled.py names each Python twin): the DataRow path
 and the walk over a whole plain reply (gateway/session/datarows.pyx), the ledger's
-text[] fields (gateway/audit/arrays.pyx) and the literal shape of a statement
-(gateway/policy/literals.pyx)."""
+text[] fields (gateway/audit/arrays.pyx), the literal shape of a statement
+(gateway/policy/literals.pyx) and the audit chain's MACs (gateway/audit/macs.pyx, with
+OpenSSL's headers)."""
 
 import sys
 
@@ -36,6 +37,9 @@ else:
         Extension("gateway.session.datarows", ["gateway/session/datarows.pyx"]),
         Extension("gateway.audit.arrays", ["gateway/audit/arrays.pyx"]),
         Extension("gateway.policy.literals", ["gateway/policy/literals.pyx"]),
+        # OpenSSL's SHA-256, as hashlib uses it; without its headers: the Python twin
+        Extension("gateway.audit.macs", ["gateway/audit/macs.pyx"], libraries=["crypto"],
+                  define_macros=[("OPENSSL_API_COMPAT", "0x10100000L")]),
     ], compiler_directives={"language_level": 3})
 
 setup(ext_modules=extensions, cmdclass={"build_ext": OptionalBuildExt})

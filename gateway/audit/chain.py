@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 
+from gateway import compiled
 from gateway.audit.keys import AuditKeys
 from gateway.audit.record import (
     CHAIN_END,
@@ -28,7 +29,8 @@ from gateway.audit.record import (
 )
 
 GENESIS = bytes(32)
-_RATCHET = hashlib.sha256(b"privacy-gateway ratchet\0")  # copied: the prefix is hashed once
+_RATCHET_PREFIX = b"privacy-gateway ratchet\0"
+_RATCHET = hashlib.sha256(_RATCHET_PREFIX)  # copied: the prefix is hashed once
 _KINDS = {k: canonical_json(k) for k in (STATEMENT, LOGIN, SUPPRESSION, CHAIN_START,
                                           CHECKPOINT, CHAIN_END)}
 _PLAIN = (int, type(None))
@@ -65,6 +67,23 @@ def seal_mac(key: bytes, prev_mac: bytes, payload: bytes) -> bytes:
     return _sha256(block.translate(_OPAD) + inner).digest()
 
 
+def mac_chain(key: bytes, prev: bytes, payloads: list[bytes]) -> tuple[list[bytes], bytes]:
+    """(MACs, next key) of payloads sealed in order from key and the MAC before them:
+    each payload's seal_mac, the key ratcheted after each. The Python twin of
+    gateway/audit/macs.pyx, which is taken where it is built."""
+    macs = []
+    for payload in payloads:
+        prev = seal_mac(key, prev, payload)
+        key = ratchet(key)
+        macs.append(prev)
+    return macs, key
+
+
+_macs = compiled.load("gateway.audit.macs")
+_mac_chain = (mac_chain if _macs is None else
+              lambda key, prev, payloads: _macs.mac_chain(key, prev, payloads, _RATCHET_PREFIX))
+
+
 def signed_bytes(payload: bytes, mac: bytes) -> bytes:
     return payload + mac
 
@@ -87,14 +106,43 @@ class Chain:
         return row(self.seal_entry(seq, entry(record)))
 
     def seal_entry(self, seq: int, item: Entry) -> Sealed:
-        """Seal the entry numbered `seq` (must be the next one): (replica, seq, chain,
-        entry, prev_mac, mac, signature); `row()` spells it out in COLUMNS order.
+        """Seal the entry numbered `seq` (must be the next one); see seal_entries."""
+        return self.seal_entries([(seq, item)])[0]
+
+    def seal_entries(self, numbered: list[tuple[int, Entry | None]]) -> list[Sealed]:
+        """Seal entries numbered in order from the next seq: each (replica, seq, chain,
+        entry, prev_mac, mac, signature); `row()` spells one out in COLUMNS order. None in
+        place of an entry is a checkpoint of the records sealed since the last one.
 
         The MAC covers record.canonical() of the row; it is assembled here from parts
         encoded once per distinct who, shape and objects (the same bytes, see tests).
+        The whole batch is hashed in one call (mac_chain); nothing changes before every
+        seq has been checked.
         """
-        if seq != self.last_seq + 1:
-            raise ValueError(f"audit chain: expected seq {self.last_seq + 1}, got {seq}")
+        expected, since = self.last_seq + 1, self.since_checkpoint
+        items, payloads = [], []
+        for seq, item in numbered:
+            if seq != expected:
+                raise ValueError(f"audit chain: expected seq {expected}, got {seq}")
+            if item is None:
+                item = entry(checkpoint_record(since))
+            since = 0 if item[0] == CHECKPOINT else since + 1
+            items.append(item)
+            payloads.append(self._payload(seq, item))
+            expected += 1
+        macs, key = _mac_chain(self._key, self._prev, payloads)
+        sealed, prev, sign = [], self._prev, self.keys.signing.sign
+        for (seq, _), item, payload, mac in zip(numbered, items, payloads, macs, strict=True):
+            signature = (sign(signed_bytes(payload, mac)) if item[0] in SIGNED_KINDS
+                         else None)
+            sealed.append((self.replica, seq, self.chain, item, prev, mac, signature))
+            prev = mac
+        self._key, self._prev, self.last_seq = key, prev, expected - 1
+        self.since_checkpoint = since
+        return sealed
+
+    def _payload(self, seq: int, item: Entry) -> bytes:
+        """record.canonical() of the entry's row, from parts encoded once."""
         kind, us, who, shape, objects, rows, subjects, decision, reason, duration, sqlstate = item
         parts, part = self._parts, self._part
         counts = (rows, subjects, decision, reason)  # repeat: encoded once per combination
@@ -102,18 +150,11 @@ class Chain:
         plain = type(rows) in _PLAIN and type(subjects) in _PLAIN
         counts_json = (parts.get(counts) or part(counts)) if plain else (
             canonical_json(counts)[1:-1])
-        payload = (f"[{self._replica_json},{seq},{self.chain},{_KINDS[kind]},{us},"
-                   f"{parts.get(who) or part(who)},{parts.get(shape) or part(shape)},"
-                   f"{parts.get(objects) or part(objects, whole=True)},"
-                   f"{counts_json},{_number(duration)},"
-                   f"{parts.get(sqlstate) or part(sqlstate, whole=True)}]").encode()
-        prev = self._prev
-        mac = seal_mac(self._key, prev, payload)
-        signature = (self.keys.signing.sign(signed_bytes(payload, mac))
-                     if kind in SIGNED_KINDS else None)
-        self._key, self._prev, self.last_seq = ratchet(self._key), mac, seq
-        self.since_checkpoint = 0 if kind == CHECKPOINT else self.since_checkpoint + 1
-        return (self.replica, seq, self.chain, item, prev, mac, signature)
+        return (f"[{self._replica_json},{seq},{self.chain},{_KINDS[kind]},{us},"
+                f"{parts.get(who) or part(who)},{parts.get(shape) or part(shape)},"
+                f"{parts.get(objects) or part(objects, whole=True)},"
+                f"{counts_json},{_number(duration)},"
+                f"{parts.get(sqlstate) or part(sqlstate, whole=True)}]").encode()
 
     def _part(self, value: tuple | str | None, whole: bool = False) -> str:
         """JSON of a value as it appears inside the record's array (a tuple: its items)."""

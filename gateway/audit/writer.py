@@ -241,14 +241,12 @@ class AuditWriter:
 
     def _seal_into(self, audit: list[tuple], exposure: list[tuple]) -> None:
         """Seal queued records into the chain; add a timed checkpoint when idle."""
-        chain = self._chain
-        records, seal = self._records, chain.seal_entry
-        for _ in range(min(len(records), self.batch_max)):
-            seq, item = records.popleft()
-            if item is None:
-                item = entry(chain_mod.checkpoint_record(chain.since_checkpoint))
+        chain, records = self._chain, self._records
+        batch = [records.popleft() for _ in range(min(len(records), self.batch_max))]
+        if batch:
+            audit.extend(chain.seal_entries(batch))  # a None in it: sealed as a checkpoint
+            if any(item is None for _, item in batch):
                 self._last_checkpoint = time.monotonic()
-            audit.append(seal(seq, item))
         exposure.extend(self._exposure)
         self._exposure.clear()
         # Only with the queue empty can a checkpoint take the next seq without

@@ -155,3 +155,75 @@ def test_seal_mac_equals_the_standard_librarys_hmac(key, prev, payload):
     from gateway.audit.chain import seal_mac
 
     assert seal_mac(key, prev, payload) == hmac.digest(key, prev + payload, "sha256")
+
+
+def _ratcheted_hmacs(key: bytes, prev: bytes, payloads: list[bytes]) -> list[bytes]:
+    """The chain's MACs from the standard library alone: HMAC, then key = SHA-256(prefix
+    || key), as the module docstring defines them."""
+    import hashlib
+    import hmac
+
+    macs = []
+    for payload in payloads:
+        prev = hmac.digest(key, prev + payload, "sha256")
+        key = hashlib.sha256(b"privacy-gateway ratchet\0" + key).digest()
+        macs.append(prev)
+    return macs
+
+
+@given(st.binary(max_size=150), st.binary(min_size=32, max_size=32),
+       st.lists(st.binary(max_size=600), max_size=8))
+def test_the_compiled_mac_chain_equals_hmac_with_the_ratchet(key, prev, payloads):
+    from gateway.audit import chain as chain_mod
+
+    expected = _ratcheted_hmacs(key, prev, payloads)
+    assert chain_mod.mac_chain(key, prev, payloads)[0] == expected
+    if chain_mod._macs is None:
+        pytest.skip("gateway.audit.macs is not built")
+    macs, following = chain_mod._mac_chain(key, prev, payloads)
+    assert macs == expected
+    assert (macs, following) == chain_mod.mac_chain(key, prev, payloads)
+
+
+def test_the_compiled_mac_chain_takes_only_bytes():
+    from gateway.audit import chain as chain_mod
+
+    if chain_mod._macs is None:
+        pytest.skip("gateway.audit.macs is not built")
+    for payloads in ([bytearray(b"x")], ["text"], [None], [b"ok", memoryview(b"x")]):
+        with pytest.raises(TypeError):
+            chain_mod._mac_chain(bytes(32), bytes(32), payloads)
+
+
+def _entries(first: int, n: int) -> list[tuple]:
+    from gateway.audit.record import entry
+
+    return [(first + i, entry(AuditRecord(principal="crm_app", rows=i, subjects=i % 3,
+                                          duration_ms=i / 7, statement=f"SELECT {i}")))
+            for i in range(n)]
+
+
+def test_a_batch_seals_as_its_records_one_by_one(keys):
+    from gateway.audit.record import entry
+
+    numbered = [(1, entry(start_record("test"))), *_entries(2, 5), (7, None),
+                *_entries(8, 3), (11, entry(end_record("test")))]
+    one_by_one, batched = Chain(keys, "r1", 1), Chain(keys, "r1", 1)
+    sealed = batched.seal_entries(numbered[:4]) + batched.seal_entries(numbered[4:])
+    checkpoint = sealed[6][3]  # made in the batch, with its own time
+    assert checkpoint[0] == "checkpoint" and checkpoint[5] == 6  # the six records before it
+    assert [one_by_one.seal_entry(s[1], s[3]) for s in sealed] == sealed
+    assert (batched.last_seq, batched.since_checkpoint) == (11, 4)
+    from gateway.audit.chain import row
+    report = verify_chain([dict(zip(COLUMNS, row(s), strict=True)) for s in sealed], keys)
+    assert report.ok and report.checked == 11 and report.checkpoints == 1
+
+
+def test_a_batch_out_of_order_is_refused_whole(keys):
+    chain = Chain(keys, "r1", 1)
+    chain.seal_entries(_entries(1, 2))
+    state = (chain.last_seq, chain.since_checkpoint, chain._key, chain._prev)
+    with pytest.raises(ValueError, match="expected seq 5, got 6"):
+        chain.seal_entries(_entries(3, 2) + _entries(6, 1))
+    assert (chain.last_seq, chain.since_checkpoint, chain._key, chain._prev) == state
+    assert [s[1] for s in chain.seal_entries(_entries(3, 2))] == [3, 4]
