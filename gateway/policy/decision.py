@@ -115,6 +115,8 @@ class Decision:
     verbatim: True for a decision shared by every statement of one literal shape (see
         fastpath.literal_shape): the statement is forwarded as the client sent it, and
         `sql` holds only the first text that was decided.
+    shape: the literal shape those statements share (fastpath.literal_shape), set with
+        verbatim; None for a decision made for one text.
     redact_errors: True when the statement touches a classified table: an ErrorResponse
         for it may quote stored values (e.g. "Failing row contains (...)" in DETAIL), so
         the session forwards only severity, SQLSTATE and message (drops D, H, W, and the
@@ -143,6 +145,7 @@ class Decision:
     declares: tuple[str, ...] = ()
     fetches: str | None = None
     copy_layout: CopyLayout | None = None
+    shape: str | None = None
 
     @property
     def allowed(self) -> bool:

@@ -40,6 +40,7 @@ _SYSTEM = ("pg_", "information_schema")
 # keeps every other token, and the kind of every constant, as it was.
 _UNSHAPED = ('"', "$", "\\", "?", "--", "/*")
 _STRING = re.compile(r"'[^']*'")
+STRING_PLACE, NUMBER_PLACE = "'?'", "?"  # what a string and a number leave in a shape
 _NUMBER = re.compile(r"\b[0-9]+\b", re.ASCII)
 _LONGEST_SHAPED = 2048
 
@@ -63,8 +64,8 @@ def python_literal_shape(sql: str) -> str | None:
         if unsafe in sql:
             return None
     if "'" in sql:
-        sql = _STRING.sub("'?'", sql)
-    return _NUMBER.sub("?", sql)
+        sql = _STRING.sub(STRING_PLACE, sql)
+    return _NUMBER.sub(NUMBER_PLACE, sql)
 
 
 _literals = compiled.load("gateway.policy.literals")

@@ -222,7 +222,8 @@ class PolicyCache:
         if purpose is not None and bound is None:
             decision = _refusal("42501", f"purpose {purpose} is not defined in the rules", purpose)
         elif plain_select(sql, self._sensitive):
-            decision = Decision(sql=sql, kind="select", purpose=purpose, verbatim=True)
+            decision = Decision(sql=sql, kind="select", purpose=purpose, verbatim=True,
+                                shape=shape)
             if shape is not None:
                 put(self._plain, (shape, purpose), decision, self.size)
                 return decision

@@ -79,8 +79,8 @@ class SessionAccounting:
         return seq
 
     def _statement(self, session: Session, run: Run) -> int:
-        prepared = run.prepared
-        known = self._facts_of(prepared.decision)
+        decision = run.prepared.decision
+        known = self._facts_of(decision)
         verdict = known.verdict
         if run.sqlstate is not None and verdict != "deny":
             verdict = "error"
@@ -95,8 +95,9 @@ class SessionAccounting:
         session_id, principal, purpose, _, _ = who
         ts = time.time_ns() // 1000
         seq = self.accounting.auditor.submit_entry((
-            STATEMENT, ts, who, describe(run.sql), known.objects, run.rows,
-            run.subject_count, verdict, _missed(run.misses) if run.misses else known.reason,
+            STATEMENT, ts, who, describe(run.sql, decision and decision.shape), known.objects,
+            run.rows, run.subject_count, verdict,
+            _missed(run.misses) if run.misses else known.reason,
             round(duration * 1000, 3), run.sqlstate))
         metering = self.accounting.metering
         exposed = (known.tables or subjects) and known.exposure != "none"

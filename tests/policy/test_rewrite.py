@@ -224,6 +224,16 @@ def test_cache_hits_and_keys() -> None:
     assert cache.decide("SELECT phone FROM customers", CS) is not first
 
 
+def test_texts_of_one_literal_shape_share_a_decision_that_names_the_shape() -> None:
+    cache = PolicyCache(RULES, CATALOG, mask_key=b"k")
+    first = cache.decide("SELECT abalance FROM pgbench_accounts WHERE aid = 4242", CS)
+    again = cache.decide("SELECT abalance FROM pgbench_accounts WHERE aid = 77", CS)
+    assert again is first and first.verbatim
+    assert first.shape == "SELECT abalance FROM pgbench_accounts WHERE aid = ?"
+    assert cache.decide("SELECT phone FROM customers WHERE id = 1", CS).shape is None
+    assert cache.decide('SELECT "abalance" FROM pgbench_accounts', CS).shape is None
+
+
 def test_hash_mask_needs_a_key() -> None:
     decision = rewrite("SELECT member_no FROM customers", RULES.purposes[CS], RULES, CATALOG)
     assert "hash mask needs a deployment key" in decision.refusal.message

@@ -5,6 +5,9 @@ from __future__ import annotations
 import time
 from types import SimpleNamespace
 
+from pglast import parser
+
+from gateway.audit import statement
 from gateway.audit.chain import Chain, end_record, row, start_record
 from gateway.audit.keys import AuditKeys
 from gateway.audit.record import COLUMNS, entry
@@ -84,6 +87,20 @@ def test_plain_statement_with_inline_literal():
         "statement", "7", "crm_app", "customer_service", "10.0.0.1", "crm", "allow", 1, 0,
         None, None)
     assert row["fingerprint"] and row["duration_ms"] >= 0 and not writer.exposure
+
+
+def test_statements_sharing_a_decision_by_shape_are_recorded_as_each_parses():
+    shape = "SELECT abalance FROM pgbench_accounts WHERE aid = ? AND note <> '?'"
+    decision = Decision(sql="…", kind="select", verbatim=True, shape=shape)
+    texts = ["SELECT abalance FROM pgbench_accounts WHERE aid = 4242 AND note <> 'x'",
+             "SELECT abalance FROM pgbench_accounts WHERE aid = 7 AND note <> '13812345678'"]
+    looked_up = statement._by_policy_shape.cache_info()
+    _, _, rows = _account(*(_run(sql, decision) for sql in texts))
+    now = statement._by_policy_shape.cache_info()
+    assert (now.hits + now.misses) - (looked_up.hits + looked_up.misses) == 2  # by shape
+    assert [r["statement"] for r in rows] == [
+        "SELECT abalance FROM pgbench_accounts WHERE aid = $1 AND note <> $2"] * 2
+    assert rows[0]["fingerprint"] == rows[1]["fingerprint"] == parser.fingerprint(texts[1])
 
 
 def test_a_record_names_the_purpose_bound_when_its_statement_ran():
