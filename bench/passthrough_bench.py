@@ -6,7 +6,8 @@ result table (median TPS and latency, ratios gateway/direct and gateway/pgbounce
 RSS with idle clients, machine description) is written to bench/results/passthrough.md.
 
 Run: python bench/passthrough_bench.py [--seconds 10] [--rounds 5]
-     [--modes simple,extended,prepared] [--dsn DSN]
+     [--modes simple,extended,prepared] [--dsn DSN] [--tails]
+--tails adds each target's p99 and p99.9 latency (pgbench logs every transaction).
 The pgbench tables (scale 10) live in a dedicated database (pgw_bench), created if missing
 and kept for the next run. Without --dsn: the server on 127.0.0.1:5432, else an embedded one.
 """
@@ -20,6 +21,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -85,6 +87,7 @@ class Run:
     latency: float = float("nan")
     error: str = ""
     cpu_us: float = float("nan")
+    tail: tuple[float, float] = (float("nan"), float("nan"))  # p99, p99.9 ms (--tails)
 
 
 # --- pgbench -----------------------------------------------------------------------------
@@ -100,19 +103,33 @@ def pgbench(target: Target, mode: str, seconds: int, args: argparse.Namespace) -
     argv = [pg_program("pgbench"), "-n", "-S", "-M", mode, "-c", str(args.clients),
             "-j", str(args.jobs), "-T", str(seconds), "-h", target.host,
             "-p", str(target.port), "-U", target.user, target.dbname]
-    cpu_before = cpu_seconds(target.pid) if target.pid else 0.0
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, env=pgbench_env(target.env),
-                              timeout=seconds + 120)
-    except subprocess.TimeoutExpired:
-        return Run(error="pgbench did not finish")
-    cpu = cpu_seconds(target.pid) - cpu_before if target.pid else float("nan")
+    with tempfile.TemporaryDirectory(prefix="pgw-pgbench-") as logs:
+        if args.tails:  # a line per transaction: what the tail percentiles are read from
+            argv[1:1] = ["-l", f"--log-prefix={logs}/txn"]
+        cpu_before = cpu_seconds(target.pid) if target.pid else 0.0
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True,
+                                  env=pgbench_env(target.env), timeout=seconds + 120)
+        except subprocess.TimeoutExpired:
+            return Run(error="pgbench did not finish")
+        cpu = cpu_seconds(target.pid) - cpu_before if target.pid else float("nan")
+        tail = tail_latency(Path(logs)) if args.tails else Run.tail
     tps, latency = TPS.search(done.stdout), LATENCY.search(done.stdout)
     if done.returncode or not tps or not latency:
         lines = (done.stderr or done.stdout).strip().splitlines()
         return Run(error=lines[-1] if lines else f"pgbench exit status {done.returncode}")
     rate = float(tps.group(1))
-    return Run(rate, float(latency.group(1)), cpu_us=cpu / (rate * seconds) * 1e6)
+    return Run(rate, float(latency.group(1)), cpu_us=cpu / (rate * seconds) * 1e6, tail=tail)
+
+
+def tail_latency(logs: Path) -> tuple[float, float]:
+    """p99 and p99.9 latency (ms) of the transactions pgbench logged (-l) in logs: the
+    third field of each line is the transaction's time in µs."""
+    times = sorted(int(line.split()[2]) for log in logs.glob("txn*")
+                   for line in log.read_text().splitlines() if line)
+    if not times:
+        return Run.tail
+    return tuple(times[min(len(times) - 1, int(len(times) * q))] / 1000 for q in (0.99, 0.999))
 
 
 def prepare_tables(dsn: str, scale: int) -> None:
@@ -334,6 +351,19 @@ def cpu_rows(runs: dict[str, dict[str, list[Run]]], names: list[str]) -> list[li
     return rows
 
 
+def tail_rows(runs: dict[str, dict[str, list[Run]]], names: list[str]) -> list[list[str]]:
+    """One row per mode: each target's median p99 / p99.9 latency (ms) over the runs."""
+    rows = []
+    for mode, by_target in runs.items():
+        cells = []
+        for name in names:
+            done = [r.tail for r in by_target.get(name, []) if not r.error]
+            p99, p999 = (median([t[i] for t in done]) for i in (0, 1))
+            cells.append(f"{p99:.2f} / {p999:.2f}" if p99 == p99 else "–")
+        rows.append([mode, *cells])
+    return rows
+
+
 def all_runs(runs: dict[str, dict[str, list[Run]]]) -> str:
     lines = []
     for mode, by_target in runs.items():
@@ -397,6 +427,9 @@ def report(args: argparse.Namespace, description: dict[str, str], setup: str,
         f"## Average latency: median of {args.rounds} run(s), ms "
         "(ratio > 1: the gateway is slower)", "",
         markdown_table(headers, lat_rows), "",
+        *([f"## Tail latency: p99 / p99.9 of each run's transactions, median of {args.rounds} "
+           "run(s), ms", "", markdown_table(["mode", *names], tail_rows(runs, names)), ""]
+          if args.tails else []),
         "## Proxy CPU per transaction: median of the runs, µs (user + system, process time)",
         "", markdown_table(["mode", *proxies], cpu_rows(runs, proxies)), "",
         f"## Gateway memory with {args.idle_clients} idle authenticated clients", "",
@@ -422,6 +455,7 @@ def command_line(args: argparse.Namespace) -> str:
     line = (f"python bench/passthrough_bench.py --audit {args.audit} --seconds {args.seconds}"
             f" --rounds {args.rounds} --modes {','.join(args.modes)}")
     line += " --forwarder" if args.forwarder else ""
+    line += " --tails" if args.tails else ""
     return line + (f" --compare {args.compare}" if args.compare else "") + (
         " --dsn DSN" if args.dsn else "")
 
@@ -494,6 +528,9 @@ def parse_args() -> argparse.Namespace:
                         help="also run a bare uvloop byte forwarder (bench/forwarder.py)")
     parser.add_argument("--compare", metavar="REV",
                         help="also run the gateway of this commit (a temporary git worktree)")
+    parser.add_argument("--tails", action="store_true",
+                        help="also report p99 and p99.9 latency (pgbench logs every "
+                             "transaction, which costs its clients some CPU on every target)")
     parser.add_argument("--output", default=str(OUTPUT))
     args = parser.parse_args()
     args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
