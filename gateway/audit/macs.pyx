@@ -53,7 +53,8 @@ cdef void _hmac(const unsigned char* key, size_t key_size, const unsigned char* 
     SHA256_Final(out, &ctx)
 
 
-def mac_chain(bytes key, bytes prev, list payloads, bytes ratchet_prefix):
+def mac_chain(bytes key not None, bytes prev not None, list payloads not None,
+              bytes ratchet_prefix not None):
     """(MACs, next key) for payloads sealed in order from key and the MAC before them:
     mac_i = HMAC-SHA256(k_i, mac_{i-1} || payload_i), k_{i+1} = SHA-256(ratchet_prefix ||
     k_i). Payloads must be bytes (TypeError otherwise)."""

@@ -193,6 +193,9 @@ def test_the_compiled_mac_chain_takes_only_bytes():
     for payloads in ([bytearray(b"x")], ["text"], [None], [b"ok", memoryview(b"x")]):
         with pytest.raises(TypeError):
             chain_mod._mac_chain(bytes(32), bytes(32), payloads)
+    for key, prev in ((None, bytes(32)), (bytes(32), None), ("key", bytes(32))):
+        with pytest.raises(TypeError):  # as the Python twin: never a MAC of stray memory
+            chain_mod._mac_chain(key, prev, [b"x"])
 
 
 def _entries(first: int, n: int) -> list[tuple]:
