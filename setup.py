@@ -1,6 +1,7 @@
 """The compiled hot paths, built when a C compiler is there; without it the gateway does
 the same work in Python (gateway/compiled.py names each Python twin): the DataRow path
-and the walk over a whole plain reply (gateway/session/datarows.pyx), the ledger's
+and the walk over a whole plain reply (gateway/session/datarows.pyx), a session's short
+way for repeated batches (gateway/session/lane.pyx), the ledger's
 text[] fields (gateway/audit/arrays.pyx), the literal shape of a statement
 (gateway/policy/literals.pyx) and the audit chain's MACs (gateway/audit/macs.pyx, with
 OpenSSL's headers)."""
@@ -35,6 +36,7 @@ except ImportError:  # built from an sdist without Cython: nothing compiled
 else:
     extensions = cythonize([
         Extension("gateway.session.datarows", ["gateway/session/datarows.pyx"]),
+        Extension("gateway.session.lane", ["gateway/session/lane.pyx"]),
         Extension("gateway.audit.arrays", ["gateway/audit/arrays.pyx"]),
         Extension("gateway.policy.literals", ["gateway/policy/literals.pyx"]),
         # OpenSSL's SHA-256, as hashlib uses it; without its headers: the Python twin

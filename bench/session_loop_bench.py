@@ -133,6 +133,7 @@ def session(gateway: Gateway) -> tuple[ClientConnection, UpstreamConnection]:
     upstream = UpstreamConnection(client, handshake=None)
     upstream.transport, upstream.ready = Sink(), True
     client.upstream = upstream
+    client.open_lane()
     if client._startup_timer:
         client._startup_timer.cancel()
     return client, upstream

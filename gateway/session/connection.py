@@ -12,6 +12,7 @@ import logging
 import ssl
 from typing import TYPE_CHECKING
 
+from gateway import compiled
 from gateway.protocol.errors import GatewayError, fatal
 from gateway.protocol.messages import ErrorResponse
 from gateway.protocol.startup import CancelRequest, SSLRequest
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from gateway.session.server import Listener
 
 log = logging.getLogger("gateway.session")
+# the compiled short way for repeated batches; without it the core takes them itself
+lanes = compiled.load("gateway.session.lane")
 
 
 class ClientConnection(asyncio.Protocol):
@@ -39,6 +42,14 @@ class ClientConnection(asyncio.Protocol):
         self._startup_timer: asyncio.TimerHandle | None = None
         self._held: list[bytes | memoryview] | None = None  # strict audit: replies waiting
         self._hold_seq = 0
+        self.lane = None  # see open_lane
+
+    def open_lane(self) -> None:
+        """Once the session is ready: take repeated batches and their plain replies the
+        compiled short way (gateway/session/lane.pyx). Not under TLS (the bytes go through
+        the TLS layer) nor strict audit (replies wait for their records)."""
+        if lanes is not None and self.tls is None and not self.listener.strict:
+            self.lane = lanes.Lane(self.session)
 
     # -- asyncio callbacks
 
@@ -55,7 +66,11 @@ class ClientConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         try:
-            self._received(data)
+            lane = self.lane
+            if lane is not None and lane.client(data):
+                self.upstream.transport.write(data)
+            else:
+                self._received(data)
         except Exception:  # noqa: BLE001 - one broken session must not hang or spread
             self.crashed()
 
@@ -158,6 +173,12 @@ class ClientConnection(asyncio.Protocol):
             self.upstream.transport.resume_reading()
         self.flush()
 
+    def replied(self, data: bytes) -> None:
+        """The lane took a whole reply: forward it and account its statement."""
+        if not self.transport.is_closing():
+            self.transport.write(data)
+        self.listener.account(self.session)
+
     def _write(self, chunks: list[bytes | memoryview]) -> None:
         if self.transport is None or self.transport.is_closing():
             return
@@ -217,6 +238,7 @@ class ClientConnection(asyncio.Protocol):
             if self._startup_timer:
                 self._startup_timer.cancel()
             self.listener.register_key(self)
+            self.open_lane()
         self.flush()
 
 
@@ -236,11 +258,16 @@ class UpstreamConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self.ready:
+            client = self.client
             try:
-                self.client.session.server_bytes(data)
-                self.client.flush()
+                lane = client.lane
+                if lane is not None and lane.server(data):
+                    client.replied(data)
+                else:
+                    client.session.server_bytes(data)
+                    client.flush()
             except Exception:  # noqa: BLE001
-                self.client.crashed()
+                client.crashed()
             return
         try:
             reply, rest = self.handshake.feed(data)

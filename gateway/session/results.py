@@ -353,15 +353,17 @@ class Tracker:
             return None
         return found
 
-    def replay(self, found: Repeat) -> None:
-        """Track a batch of the form found (see repeated) as its first one was tracked."""
+    def replay(self, found: Repeat, started: float | None = None) -> None:
+        """Track a batch of the form found (see repeated) as its first one was tracked;
+        started: when it was sent, if not now (the compiled lane queues it late)."""
         prepared, queue = found.prepared, self._queue
         self._portals[found.portal] = (prepared, False)
         alone = not queue
         if found.describe:
             queue.append(("describe", prepared))
         # (as _run makes it for a statement that reads no classified table, one call less)
-        run = Run(prepared, self.clock(), None, False, prepared.guards)
+        run = Run(prepared, self.clock() if started is None else started, None, False,
+                  prepared.guards)
         queue.append(("run", run))
         queue.append(_SYNC)
         if alone and run.plain and prepared.tag is None:

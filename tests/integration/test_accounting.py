@@ -15,7 +15,7 @@ import psycopg
 import pytest
 import yaml
 
-from gateway.session import results
+from gateway.session import connection, results
 from tests.conftest import scratch_database
 from tests.integration.conftest import RULES, conninfo
 from tests.integration.gateway_thread import GatewayThread
@@ -233,3 +233,25 @@ def test_lines_copied_out_reach_the_ledger(audited, fmt: str) -> None:
                               f"{audit[0][0]} LIMIT 1) AND table_name = 'public.customers'")
     assert {s for (keys,) in ledger for s in keys} == ids
     assert all("*" in phone for _, phone in rows)  # masked, the subject key cut off
+
+
+def test_a_prepared_statement_run_again_and_again_is_audited_each_time(audited) -> None:
+    # after its first run, each batch and its reply take the compiled lane where it is built
+    gw, state, _ = audited
+    with psycopg.connect(conninfo(gw), application_name="lane probe") as conn:
+        for value in range(12):
+            row = conn.execute("SELECT %s::int + 1 AS probe", (value,), prepare=True).fetchone()
+            assert row == (value + 1,)
+        lanes = gw.call(_lanes, gw.gateway.listener)
+    assert lanes == (connection.lanes is not None)
+    deadline, audit = time.monotonic() + 10, []
+    while len(audit) < 12 and time.monotonic() < deadline:  # the writer flushes in batches
+        audit = _wait_for(state, "SELECT rows, decision, sqlstate, duration_ms FROM "
+                                 "privacy_gateway.audit_log WHERE application_name = "
+                                 "'lane probe' AND statement LIKE '%AS probe%' ORDER BY seq")
+    assert [a[:3] for a in audit] == [(1, "allow", None)] * 12
+    assert all(a[3] >= 0 for a in audit)
+
+
+async def _lanes(listener) -> bool:
+    return any(client.lane is not None for client in listener.clients)
