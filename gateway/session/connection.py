@@ -66,9 +66,11 @@ class ClientConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         try:
-            lane = self.lane
-            if lane is not None and lane.client(data):
+            taken = self.lane.client(data) if self.lane is not None else False
+            if taken:
                 self.upstream.transport.write(data)
+            elif taken is None:  # a Query the lane decided and left to the core
+                self.flush()
             else:
                 self._received(data)
         except Exception:  # noqa: BLE001 - one broken session must not hang or spread

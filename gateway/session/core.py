@@ -534,12 +534,8 @@ class Session:
             self.actions.append(Close("client terminated"))
             return None
         if type_byte == _QUERY:
-            self._syncs_sent += 1
-            self.statements += 1
             sql = query_text(buf, start + 5, end)
-            decision, text, tag = self._statement(sql, self._syncs_sent)
-            self.tracker.query(sql, decision, self._row_limit, tag)
-            return None if text is None else Query(text).encode()
+            return self._query(sql, self._statement(sql, self._syncs_sent + 1))
         if type_byte == _PARSE:
             name, sql, types = parse_fields(buf, start + 5, end)
             decision, text, tag = self._statement(sql, self._syncs_sent + 1)
@@ -554,6 +550,22 @@ class Session:
             "insufficient_privilege", "privacy gateway: cannot verify a function call message"),
             self._syncs_sent)).encode()
 
+    def query_alone(self, data: bytes, sql: str, decision: Decision) -> None:
+        """A Query that came alone in data, its text sql not about the purpose, decided by
+        the compiled lane (lane.pyx) and left to the core: as _relay takes it."""
+        self._lead = None
+        replacement = self._query(sql, self._decided(sql, decision, self._syncs_sent + 1))
+        self.to_server.append(data if replacement is None else replacement)
+
+    def _query(self, sql: str, decided: tuple[Decision | None, str | None, bytes | None]
+               ) -> bytes | None:
+        """A simple Query and what _statement made of it: what to send in its place."""
+        self._syncs_sent += 1
+        self.statements += 1
+        decision, text, tag = decided
+        self.tracker.query(sql, decision, self._row_limit, tag)
+        return None if text is None else Query(text).encode()
+
     def _statement(self, sql: str, batch: int
                    ) -> tuple[Decision | None, str | None, bytes | None]:
         """Decide one Query or Parse: (its decision, the text to send in its place or None
@@ -567,7 +579,11 @@ class Session:
         decide = self.config.decide
         if decide is None:
             return None, None, None
-        decision = decide(sql, self.purpose)
+        return self._decided(sql, decide(sql, self.purpose), batch)
+
+    def _decided(self, sql: str, decision: Decision, batch: int
+                 ) -> tuple[Decision, str | None, None]:
+        """_statement's answer once the policy decided."""
         if decision.verbatim:
             return decision, None, None
         refusal = decision.refusal

@@ -1,31 +1,36 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
-"""A session's short way, compiled: a repeated batch out, and its plain reply back.
+"""A session's short way, compiled: a statement sent again, and its plain reply back.
 
-Drivers send the same batch for a prepared statement again and again (Bind, perhaps
-Describe, Execute, Sync, only the parameters changing; perhaps a Parse of the same text
-first), and the server answers each with the same kind of reply. The Python path already
-tracks such a batch at once (Session.client_bytes with Tracker.repeated and replay) and
-such a reply at once (Session.server_bytes with Tracker.settle); it stays the reference
-and the path of everything else. This does the same in one compiled call per direction,
-from the shell's two callbacks, without the layers between:
+Most traffic is the same few statements again and again: drivers send the same batch for
+a prepared statement (Bind, perhaps Describe, Execute, Sync, only the parameters changing;
+perhaps a Parse of the same text first), simple-protocol clients the same Query with other
+literals, and the server answers each with the same kind of reply. The Python path
+already takes such a batch (Session.client_bytes with Tracker.repeated and replay), such
+a Query (Session._relay with Tracker.query) and such a reply (Session.server_bytes with
+Tracker.settle) each at once; it stays the reference and the path of everything else.
+This does the same in one compiled call per direction, from the shell's two callbacks,
+without the layers between:
 
-- Lane.client says True only for a batch that the Python path would take its own short
-  way with, as the only thing in flight, and does what that path does (the counters, the
-  portal); the shell then forwards the batch as it is. Anything else: False, nothing
-  changed, and the shell gives the bytes to the session core.
+- Lane.client says True only for a batch or Query that the Python path would take as
+  the only thing in flight with rows that pass untouched, and does what that path does
+  (the counters, the portal); the shell then forwards it as it is. A Query it decided
+  but cannot take goes to the core with its decision (Session.query_alone): None.
+  Anything else: False, nothing changed, and the shell gives the bytes to the core.
 - The statement in flight is held here, not queued in the tracker. When its reply is the
   plain one, Lane.server finishes it (a Done in tracker.finished, for audit and
   metering) and the shell forwards the reply as it is. When anything else comes first (an
   error, a notice, a reply cut in two, another batch), the statement is put into the
-  tracker as Tracker.replay would have put it (materialize) before the Python path sees
-  the bytes: the tracker never knows the difference.
+  tracker as the Python path would have put it (materialize) before that path sees the
+  bytes: the tracker never knows the difference.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from libc.stdint cimport int32_t, uint32_t
 from libc.string cimport memchr, memcmp
 
+from gateway.protocol.buffer import ENCODING, ERRORS
 from gateway.session.datarows import plain_reply
+from gateway.session.purpose import mentions_reserved
 
 cdef bytes _BIND_COMPLETE = b"2\0\0\0\4"
 cdef bytes _PARSE_BIND_COMPLETE = b"1\0\0\0\4" + _BIND_COMPLETE
@@ -63,10 +68,18 @@ cdef class Lane:
     cdef dict repeats
     cdef dict statements
     cdef dict portals
+    cdef dict simple
     cdef object queue
     cdef Py_ssize_t max_message
-    cdef object pending  # the Repeat whose batch is in flight, taken the short way
-    cdef double started  # when it went
+    # the statement in flight, taken the short way: its Prepared (None: nothing in flight),
+    # its Repeat (a batch) or its text (a Query), what its reply begins with, whether a
+    # RowDescription must come, and when it went
+    cdef object prepared
+    cdef object repeat
+    cdef object sql
+    cdef bytes head
+    cdef bint describe
+    cdef double started
 
     def __init__(self, session):
         config = session.config
@@ -79,62 +92,62 @@ cdef class Lane:
         self.repeats = tracker._repeats
         self.statements = tracker._statements
         self.portals = tracker._portals
+        self.simple = tracker._simple
         self.queue = tracker._queue
 
     def client(self, bytes data):
-        """True when data is a batch taken the short way: forward it as it is."""
-        if self.pending is not None:  # pipelined: the Python path queues both
+        """True: forward data as it is; None: the core took it (send what it queued);
+        False: give it to the core."""
+        if self.prepared is not None:  # pipelined: the Python path queues both
             self.materialize()
             return False
         session = self.session
         if session.phase != "ready" or session._inbuf \
                 or PyBytes_GET_SIZE(data) > self.max_message:
             return False
+        if PyBytes_GET_SIZE(data) and PyBytes_AS_STRING(data)[0] == b"Q":
+            return self._query(session, data)
         found = self._repeated(data)
         if found is None:
             return False
         prepared = found.prepared
         decision = prepared.decision
-        if self.queue or self.tracker.awaited is not None or prepared.tag is not None \
-                or prepared.guards or prepared.checks is not None \
-                or (decision is not None and decision.subject_columns):
-            return False  # not alone, or its rows not plain: Tracker.replay queues it
+        if not self._alone_and_plain(prepared, decision):
+            return False  # Tracker.replay queues it
         sql = found.sql
         if sql is not None and (self.decide is None
                                 or self.decide(sql, session.purpose) is not decision):
             return False  # rules or catalog changed since (Session._current)
         self.portals[found.portal] = (prepared, False)
-        self.started = self.clock()
-        self.pending = found
+        self._hold(prepared, found, None,
+                   _PARSE_BIND_COMPLETE if found.lead else _BIND_COMPLETE, found.describe)
         session.statements += 1  # its one Execute
         session._syncs_sent += 1
         return True
 
     def server(self, bytes data):
-        """True when data is the whole plain reply to the batch in flight: forward it as
-        it is (its statement is in tracker.finished)."""
+        """True when data is the whole plain reply to the statement in flight: forward it
+        as it is (its statement is in tracker.finished)."""
         cdef Done done
-        found = self.pending
-        if found is None:
+        prepared = self.prepared
+        if prepared is None:
             return False
         session = self.session
         if session.phase != "ready" or session._outbuf:
             self.materialize()
             return False
-        prepared = found.prepared
-        shape = plain_reply(data, _PARSE_BIND_COMPLETE if found.lead else _BIND_COMPLETE,
-                            prepared.described, found.describe)
+        shape = plain_reply(data, self.head, prepared.described, self.describe)
         if shape is None:
             self.materialize()
             return False
-        self.pending = None
         rows, tag_start, tag_end = shape
         done = Done.__new__(Done)
         done.prepared = prepared
-        done.sql = prepared.sql
+        done.sql = prepared.sql if self.sql is None else self.sql
         done.started = self.started
         done.rows = rows
         done.tag = data[tag_start:tag_end]
+        self.prepared = self.repeat = self.sql = None
         self.tracker.finished.append(done)
         session.transaction = data[PyBytes_GET_SIZE(data) - 1:]
         session._syncs_done += 1
@@ -144,10 +157,50 @@ cdef class Lane:
 
     def materialize(self):
         """Queue the statement in flight in the tracker, as the Python path has it."""
-        found = self.pending
-        if found is not None:
-            self.pending = None
-            self.tracker.replay(found, self.started)
+        prepared, repeat, sql = self.prepared, self.repeat, self.sql
+        if prepared is None:
+            return
+        self.prepared = self.repeat = self.sql = None
+        if repeat is not None:
+            self.tracker.replay(repeat, self.started)
+        else:
+            self.tracker.query(sql, prepared.decision, self.session._row_limit, None,
+                               self.started)
+
+    cdef object _query(self, session, bytes data):
+        """A Query alone in data (Session._relay and _inspect, Tracker.query)."""
+        cdef const char* p = PyBytes_AS_STRING(data)
+        cdef Py_ssize_t size = PyBytes_GET_SIZE(data)
+        if size < 6 or _i32(<const unsigned char*>p + 1) != size - 1 \
+                or memchr(p + 5, 0, size - 5) != p + size - 1:
+            return False  # not one whole Query, its text ending where it does
+        sql = data[5:size - 1].decode(ENCODING, ERRORS)
+        if self.decide is None or mentions_reserved(sql):
+            return False
+        decision = self.decide(sql, session.purpose)
+        known = self.simple.get(id(decision))
+        if not decision.verbatim or known is None or known.decision is not decision \
+                or decision.tables or decision.declares or decision.fetches is not None \
+                or not self._alone_and_plain(known, decision):
+            session.query_alone(data, sql, decision)
+            return None
+        session._lead = None
+        self._hold(known, None, sql, b"", False)
+        session._syncs_sent += 1
+        session.statements += 1
+        return True
+
+    cdef bint _alone_and_plain(self, prepared, decision):
+        """Nothing else in flight, and the statement's rows pass untouched (Run.plain)."""
+        return not (self.queue or self.tracker.awaited is not None
+                    or prepared.tag is not None or prepared.guards
+                    or prepared.checks is not None
+                    or (decision is not None and decision.subject_columns))
+
+    cdef _hold(self, prepared, repeat, sql, bytes head, bint describe):
+        self.started = self.clock()
+        self.prepared, self.repeat, self.sql = prepared, repeat, sql
+        self.head, self.describe = head, describe
 
     cdef object _repeated(self, bytes data):
         """Tracker.repeated, compiled: the Repeat data has the form of, else None."""

@@ -233,9 +233,10 @@ class Tracker:
     # ------------------------------------------------------------ what the client sent
 
     def query(self, sql: str, decision: Decision | None, row_limit: int | None,
-              tag: bytes | None = None) -> None:
+              tag: bytes | None = None, started: float | None = None) -> None:
         """A simple Query; row_limit applies when it reads classified tables; tag, when
-        given, answers in place of the server's CommandComplete tag."""
+        given, answers in place of the server's CommandComplete tag; started: when it was
+        sent, if not now (the compiled lane queues it late)."""
         if decision is None:
             prepared = Prepared(sql, None, tag=tag)
         else:
@@ -248,7 +249,7 @@ class Tracker:
                 self._declared(decision)
             elif decision.fetches is not None:
                 prepared = self._through_cursor(prepared, decision.fetches)
-        run = self._run(prepared, row_limit, False, sql)
+        run = self._run(prepared, row_limit, False, sql, started)
         queue = self._queue
         self.awaited = (run, b"", False, 1) \
             if not queue and run.plain and prepared.tag is None else None
@@ -269,13 +270,15 @@ class Tracker:
         return prepared if declared is None else Prepared(prepared.sql, declared)
 
     def _run(self, prepared: Prepared, row_limit: int | None, binary: bool,
-             sql: str | None = None) -> Run:
+             sql: str | None = None, started: float | None = None) -> Run:
         """A Run of prepared: rows_per_query and free-text scans apply only to statements
         that read classified tables."""
         decision = prepared.decision
+        if started is None:
+            started = self.clock()
         if decision is None or not decision.tables:
-            return Run(prepared, self.clock(), None, binary, prepared.guards, _NO_SCANS, sql)
-        return Run(prepared, self.clock(), row_limit, binary, prepared.guards,
+            return Run(prepared, started, None, binary, prepared.guards, _NO_SCANS, sql)
+        return Run(prepared, started, row_limit, binary, prepared.guards,
                    self._scans(decision), sql)
 
     def _scans(self, decision: Decision) -> dict[int, Callable[[str], str]]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gateway.policy.decision import Decision, Refusal
 from gateway.protocol import messages as m
 from gateway.session.connection import lanes
 from gateway.session.core import Session
@@ -26,8 +28,12 @@ from tests.session.test_core import (
 pytestmark = pytest.mark.skipif(lanes is None, reason="gateway.session.lane is not built")
 
 
+_NONCE = re.compile(rb"refused [0-9a-f]{16}")
+
+
 class Shell:
-    """Drives a session as the shell (connection.py) does: the lane first, if any."""
+    """Drives a session as the shell (connection.py) does: the lane first, if any; what
+    the core queued is what goes when the lane leaves a Query to it."""
 
     def __init__(self, session: Session, lane: bool) -> None:
         self.session = session
@@ -36,13 +42,15 @@ class Shell:
 
     def client(self, data: bytes) -> bytes:
         """What goes upstream."""
-        if self.lane is not None and self.lane.client(data):
+        taken = self.lane.client(data) if self.lane is not None else False
+        if taken:
             self.taken += 1
             return data
-        self.session.client_bytes(data)
+        if taken is False:
+            self.session.client_bytes(data)
         out = b"".join(bytes(c) for c in self.session.to_server)
         self.session.to_server.clear()
-        return out
+        return _NONCE.sub(b"refused NONCE", out)  # a refusal's nonce is random
 
     def server(self, data: bytes) -> bytes:
         """What goes to the client."""
@@ -61,15 +69,37 @@ def _state(shell: Shell) -> tuple:
             s.tracker.misses, len(s.tracker._queue), s.tracker._portals)
 
 
+# Queries the lane decides but leaves to the core: rewritten, refused, or one that
+# reads a classified table (its rows_per_query applies)
+REWRITTEN = Decision(sql="SELECT 2 AS rewritten", kind="select")
+REFUSED = Decision(sql=None, refusal=Refusal("42501", "no"), kind="refused")
+CLASSIFIED = Decision(sql="SELECT 3", kind="select", verbatim=True,
+                      tables=frozenset({"public.customers"}))
+DECISIONS = {PLAIN.sql: PLAIN, SIMPLE.sql: SIMPLE, "SELECT 2": REWRITTEN, "SELECT 4": REFUSED,
+             CLASSIFIED.sql: CLASSIFIED}
+QUERIES = ("SELECT 2", "SELECT 4", CLASSIFIED.sql, "SHOW privacy.purpose")
+
+
 def _pair() -> tuple[Shell, Shell]:
-    quick, slow = (_extended({PLAIN.sql: PLAIN, SIMPLE.sql: SIMPLE}) for _ in range(2))
+    quick, slow = (_extended(DECISIONS) for _ in range(2))
     for s in (quick, slow):
         _prepare(s, PLAIN.sql)
+        s._row_limit = 1
     return Shell(quick, True), Shell(slow, False)
 
 
+def _some_request(kind: str) -> bytes:
+    return m.Query(QUERIES[int(kind[-1])]).encode() if kind.startswith("other") \
+        else _request(kind)
+
+
+def _some_reply(kind: str, columns: str, rows: int, notice: bool, error: bool) -> bytes:
+    return _reply("query" if kind.startswith("other") else kind, columns, rows, notice, error)
+
+
 steps = st.lists(st.tuples(
-    st.sampled_from(("bind", "bind", "bind-nodescribe", "parse", "query")),
+    st.sampled_from(("bind", "bind", "bind-nodescribe", "parse", "query", "query",
+                     "other0", "other1", "other2", "other3")),
     st.sampled_from(("same", "same", "other")), st.integers(0, 3),
     st.booleans(), st.integers(0, 9), st.one_of(st.just(-1), st.integers(0, 200)),
     st.booleans()),
@@ -82,9 +112,9 @@ def test_the_lane_leaves_everything_as_the_python_path_does(steps: list) -> None
     quick, slow = _pair()
     pending: list[bytes] = []
     for kind, columns, rows, notice, trouble, cut, pipelined in steps:
-        request = _request(kind)
-        pending.append(_reply(kind, columns, rows, notice and trouble < 3, trouble == 0))
-        assert quick.client(request) == slow.client(request) == request
+        request = _some_request(kind)
+        pending.append(_some_reply(kind, columns, rows, notice and trouble < 3, trouble == 0))
+        assert quick.client(request) == slow.client(request)
         if pipelined and len(pending) < 3:
             continue  # the next request goes before this reply comes
         data = b"".join(pending)
@@ -99,12 +129,13 @@ def test_the_lane_leaves_everything_as_the_python_path_does(steps: list) -> None
 def test_repeated_batches_and_their_plain_replies_take_the_lane() -> None:
     quick, slow = _pair()
     for kind in ("bind", "bind", "bind", "parse", "parse", "parse", "bind-nodescribe",
-                 "bind-nodescribe"):
+                 "bind-nodescribe", "query", "query", "query"):
         for shell in (quick, slow):
             shell.client(_request(kind))
             shell.server(_reply(kind, "same", 2, False, False))
-    # each form's first batch goes the long way (its form is learnt), then the lane
-    assert quick.taken == 2 * (2 + 2 + 1) and slow.taken == 0
+    # each form's first batch goes the long way (its form is learnt), then the lane; a
+    # Query's first reply too (its columns are learnt)
+    assert quick.taken == 2 * (2 + 2 + 1 + 2) and slow.taken == 0
     assert _state(quick) == _state(slow)
     started = [r.started for r in quick.session.tracker.finished]
     assert started == sorted(started) and all(t > 0 for t in started)
@@ -159,3 +190,16 @@ def test_any_bytes_go_the_python_path_or_are_a_repeated_batch(data: bytes, cut: 
     reply = m.ReadyForQuery(b"I").encode()
     assert quick.server(reply) == slow.server(reply)
     assert _state(quick) == _state(slow)
+
+
+def test_a_query_the_lane_decided_goes_on_as_the_core_makes_it() -> None:
+    quick, slow = _pair()
+    for sql, sent in (("SELECT 2", b"rewritten"), ("SELECT 4", b"privacy gateway refused"),
+                      (CLASSIFIED.sql, CLASSIFIED.sql.encode())):
+        query = m.Query(sql).encode()
+        out = quick.client(query)
+        assert out == slow.client(query) and sent in out and quick.taken == 0
+    # a purpose statement never reaches the policy: the core answers it
+    show = m.Query("SHOW privacy.purpose").encode()
+    assert quick.client(show) == slow.client(show)
+    assert _state(quick)[2:] == _state(slow)[2:]
