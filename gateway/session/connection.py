@@ -45,10 +45,10 @@ class ClientConnection(asyncio.Protocol):
         self.lane = None  # see open_lane
 
     def open_lane(self) -> None:
-        """Once the session is ready: take repeated batches and their plain replies the
-        compiled short way (gateway/session/lane.pyx). Not under TLS (the bytes go through
-        the TLS layer) nor strict audit (replies wait for their records)."""
-        if lanes is not None and self.tls is None and not self.listener.strict:
+        """Once the session is ready: take statements sent again and their plain replies
+        the compiled short way (gateway/session/lane.pyx). Not under strict audit (replies
+        wait for their records)."""
+        if lanes is not None and not self.listener.strict:
             self.lane = lanes.Lane(self.session)
 
     # -- asyncio callbacks
@@ -66,13 +66,18 @@ class ClientConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         try:
+            if self.tls is not None:
+                data = self._decrypted(data)
+                if not data:
+                    return
+            # the lane's, else the core's
             taken = self.lane.client(data) if self.lane is not None else False
             if taken:
                 self.upstream.transport.write(data)
-            elif taken is None:  # a Query the lane decided and left to the core
-                self.flush()
-            else:
-                self._received(data)
+                return
+            if taken is False:  # (None: a Query the lane decided and left to the core)
+                self.session.client_bytes(data)
+            self.flush()
         except Exception:  # noqa: BLE001 - one broken session must not hang or spread
             self.crashed()
 
@@ -84,21 +89,21 @@ class ClientConnection(asyncio.Protocol):
                 "XX000", "privacy gateway: internal error", "FATAL").encode())
         self.close()
 
-    def _received(self, data: bytes) -> None:
-        if self.tls is not None:
-            try:
-                data, finished = self.tls.receive(data)
-            except ssl.SSLError:
-                self.close()
-                return
-            handshake = self.tls.ciphertext()  # TLS's own records (handshake, alerts)
-            if handshake:
-                self.transport.write(handshake)
-            if finished:
-                self.session.tls_started(self.tls.alpn, self._tls_direct)
-        if data:
-            self.session.client_bytes(data)
-        self.flush()
+    def _decrypted(self, data: bytes) -> bytes:
+        """TLS records in, the plaintext they carry out (b"": nothing more to do)."""
+        try:
+            data, finished = self.tls.receive(data)
+        except ssl.SSLError:
+            self.close()
+            return b""
+        handshake = self.tls.ciphertext()  # TLS's own records (handshake, alerts)
+        if handshake:
+            self.transport.write(handshake)
+        if finished:
+            self.session.tls_started(self.tls.alpn, self._tls_direct)
+        if not data:
+            self.flush()
+        return data
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.listener.forget(self)
@@ -177,8 +182,10 @@ class ClientConnection(asyncio.Protocol):
 
     def replied(self, data: bytes) -> None:
         """The lane took a whole reply: forward it and account its statement."""
-        if not self.transport.is_closing():
+        if self.tls is None and not self.transport.is_closing():
             self.transport.write(data)
+        else:
+            self._write([data])
         self.listener.account(self.session)
 
     def _write(self, chunks: list[bytes | memoryview]) -> None:
@@ -197,7 +204,7 @@ class ClientConnection(asyncio.Protocol):
             self.tls = TlsLayer(self.listener.tls_context)
             self._tls_direct = action.direct
             if action.initial:
-                self._received(action.initial)
+                self.data_received(action.initial)
         elif isinstance(action, ConnectUpstream):
             self.listener.loop.create_task(self._connect(action.params))
         elif isinstance(action, CancelUpstream):

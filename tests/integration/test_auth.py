@@ -8,6 +8,7 @@ import asyncpg
 import psycopg
 import pytest
 
+from gateway.session import connection
 from tests.integration.conftest import RULES, conninfo
 from tests.integration.gateway_thread import GatewayThread
 
@@ -66,6 +67,24 @@ def test_tls_and_channel_binding(gateway) -> None:
     with psycopg.connect(conninfo(gateway, sslmode="require",
                                   channel_binding="require")) as conn:
         assert conn.execute("SELECT 2").fetchone() == (2,)
+
+
+def test_statements_sent_again_over_tls(gateway) -> None:
+    # after their first time they take the compiled lane where it is built: the replies
+    # it forwards go through the TLS layer as any other
+    with psycopg.connect(conninfo(gateway, sslmode="require"), autocommit=True) as conn:
+        for value in range(8):
+            assert conn.execute("SELECT %s::int * 2", (value,), prepare=True).fetchone() \
+                == (value * 2,)
+            assert conn.execute(f"SELECT {value} + 1 AS plain").fetchone() == (value + 1,)
+        assert conn.info.pgconn.ssl_in_use
+        assert gateway.call(_lane_of_one, gateway.gateway.listener) == \
+            (connection.lanes is not None)
+
+
+async def _lane_of_one(listener) -> bool:
+    return any(client.lane is not None and client.tls is not None
+               for client in listener.clients)
 
 
 def test_wrong_database_refused(gateway) -> None:
