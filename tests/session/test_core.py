@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -311,38 +312,52 @@ def _state(s: Session) -> tuple:
     return _sent(s), runs, s.transaction, s.busy, s.statements, s.tracker.misses
 
 
-steps = st.lists(st.tuples(
-    st.sampled_from(("bind", "bind-nodescribe", "parse", "query")),
-    st.sampled_from(("same", "same", "other")), st.integers(0, 3),
-    st.booleans(), st.integers(0, 9), st.one_of(st.just(-1), st.integers(0, 200)),
-    st.booleans()),
-    min_size=1, max_size=8)
+def steps_of(kinds: tuple[str, ...], max_size: int) -> st.SearchStrategy:
+    """A client's requests, each (kind, columns, rows, notice, trouble, cut, pipelined):
+    see exchanges."""
+    return st.lists(st.tuples(
+        st.sampled_from(kinds), st.sampled_from(("same", "same", "other")),
+        st.integers(0, 3), st.booleans(), st.integers(0, 9),
+        st.one_of(st.just(-1), st.integers(0, 200)), st.booleans()),
+        min_size=1, max_size=max_size)
+
+
+def exchanges(steps: list, request: Callable[[str], bytes],
+              reply: Callable[..., bytes]) -> Iterator[tuple[bytes | None, bytes, bytes]]:
+    """For each step: (its request, None, None); then, when the replies so far are due
+    (not pipelined, or three waiting), (None, the replies cut in two reads). trouble 0:
+    an error in place of the CommandComplete, 1 or 2: a notice when asked; cut -1: the
+    first reply alone in a read, what follows in the next."""
+    pending: list[bytes] = []
+    for kind, columns, rows, notice, trouble, cut, pipelined in steps:
+        pending.append(reply(kind, columns, rows, notice and trouble < 3, trouble == 0))
+        yield request(kind), b"", b""
+        if pipelined and len(pending) < 3:
+            continue  # the next request goes before this reply comes
+        data = b"".join(pending)
+        if cut < 0:
+            cut = len(pending[0])
+        pending = []
+        yield None, data[:cut], data[cut:]
 
 
 @settings(max_examples=300, deadline=None)
-@given(steps=steps)
+@given(steps=steps_of(("bind", "bind-nodescribe", "parse", "query"), 8))
 def test_a_reply_taken_at_once_is_tracked_as_message_by_message(steps: list) -> None:
     quick, slow = (_extended({PLAIN.sql: PLAIN, SIMPLE.sql: SIMPLE}) for _ in range(2))
     slow.tracker.settle = lambda data: False  # the reference: every message on its own
     for s in (quick, slow):
         _prepare(s, PLAIN.sql)
-    pending: list[bytes] = []
-    for kind, columns, rows, notice, trouble, cut, pipelined in steps:
-        request = _request(kind)
-        pending.append(_reply(kind, columns, rows, notice and trouble < 3, trouble == 0))
+    for request, first, second in exchanges(steps, _request, _reply):
         for s in (quick, slow):
-            s.client_bytes(request)
-            s.to_server.clear()
-        if pipelined and len(pending) < 3:
-            continue  # the next request goes before this reply comes
-        data = b"".join(pending)
-        if cut < 0:  # the first reply alone in a read, what follows in the next
-            cut = len(pending[0])
-        pending = []
-        for s in (quick, slow):
-            s.server_bytes(data[:cut])
-            s.server_bytes(data[cut:])
-        assert _state(quick) == _state(slow)
+            if request is not None:
+                s.client_bytes(request)
+                s.to_server.clear()
+            else:
+                s.server_bytes(first)
+                s.server_bytes(second)
+        if request is None:
+            assert _state(quick) == _state(slow)
 
 
 def test_the_reply_to_a_repeated_batch_or_a_plain_query_is_taken_at_once() -> None:

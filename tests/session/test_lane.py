@@ -23,6 +23,8 @@ from tests.session.test_core import (
     _reply,
     _request,
     _sent,
+    exchanges,
+    steps_of,
 )
 
 pytestmark = pytest.mark.skipif(lanes is None, reason="gateway.session.lane is not built")
@@ -97,31 +99,16 @@ def _some_reply(kind: str, columns: str, rows: int, notice: bool, error: bool) -
     return _reply("query" if kind.startswith("other") else kind, columns, rows, notice, error)
 
 
-steps = st.lists(st.tuples(
-    st.sampled_from(("bind", "bind", "bind-nodescribe", "parse", "query", "query",
-                     "other0", "other1", "other2", "other3")),
-    st.sampled_from(("same", "same", "other")), st.integers(0, 3),
-    st.booleans(), st.integers(0, 9), st.one_of(st.just(-1), st.integers(0, 200)),
-    st.booleans()),
-    min_size=1, max_size=10)
-
-
 @settings(max_examples=400, deadline=None)
-@given(steps=steps)
+@given(steps=steps_of(("bind", "bind", "bind-nodescribe", "parse", "query", "query", "other0",
+                       "other1", "other2", "other3"), 10))
 def test_the_lane_leaves_everything_as_the_python_path_does(steps: list) -> None:
     quick, slow = _pair()
-    pending: list[bytes] = []
-    for kind, columns, rows, notice, trouble, cut, pipelined in steps:
-        request = _some_request(kind)
-        pending.append(_some_reply(kind, columns, rows, notice and trouble < 3, trouble == 0))
-        assert quick.client(request) == slow.client(request)
-        if pipelined and len(pending) < 3:
-            continue  # the next request goes before this reply comes
-        data = b"".join(pending)
-        if cut < 0:  # the first reply alone in a read, what follows in the next
-            cut = len(pending[0])
-        pending = []
-        for part in (data[:cut], data[cut:]):
+    for request, first, second in exchanges(steps, _some_request, _some_reply):
+        if request is not None:
+            assert quick.client(request) == slow.client(request)
+            continue
+        for part in (first, second):
             assert quick.server(part) == slow.server(part)
         assert _state(quick) == _state(slow)
 
