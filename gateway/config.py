@@ -43,6 +43,9 @@ KEYS: dict[str, tuple[Any, str]] = {
     "audit_spool": ("var/audit-spool",
                     "local append-only file used while the state database is down"),
     "audit_durability": ("buffered", "audit durability: buffered | strict"),
+    "audit_flush_interval": (0.2, "buffered audit: seconds between the writer's commits "
+                                  "(0.01-60); a crash loses at most the records of the last "
+                                  "interval and one commit"),
     "audit": (True, "audit log, metering, leak detection and block list; false only to "
                     "measure the bare wire path"),
 }
@@ -126,6 +129,9 @@ def _check(values: dict[str, Any]) -> None:
         raise ConfigError("log_format: must be text or json")
     if values["audit_durability"] not in ("buffered", "strict"):
         raise ConfigError("audit_durability: must be buffered or strict")
+    interval = values["audit_flush_interval"]
+    if type(interval) not in (int, float) or not 0.01 <= interval <= 60:
+        raise ConfigError("audit_flush_interval: must be a number of seconds from 0.01 to 60")
     for key in ("listen", "admin"):
         if values[key] is not None:
             split_address(values[key], key)

@@ -83,3 +83,26 @@ async def test_closed_accounting_leaves_a_verifiable_chain(state_dsn, accounting
         await conn.close()
     report = verify_chain(rows, AuditKeys.derive(SECRET))
     assert report.ok and report.open_chains == []
+
+
+@pytest.mark.parametrize(("interval", "landed"), [(0.05, True), (30, False)])
+async def test_the_buffered_writer_commits_at_the_configured_interval(
+        state_dsn, tmp_path, monkeypatch, interval: float, landed: bool) -> None:
+    monkeypatch.setenv("PGW_AUDIT_KEY", SECRET)
+    (tmp_path / "gateway.yaml").write_text(f"audit_flush_interval: {interval}\n")
+    config = load(tmp_path / "gateway.yaml", overrides={
+        "state": state_dsn, "audit_spool": str(tmp_path / "spool")})
+    replica = f"interval-{time.monotonic_ns()}"
+    acc = await start_accounting(config, replica=replica)
+    try:
+        seq = acc.auditor.submit(AuditRecord(principal="crm_app", decision="allow"))
+        await asyncio.sleep(1.0)
+        conn = await asyncpg.connect(state_dsn)
+        try:
+            found = await conn.fetchval("SELECT count(*) FROM privacy_gateway.audit_log "
+                                        "WHERE replica = $1 AND seq = $2", replica, seq)
+        finally:
+            await conn.close()
+        assert found == int(landed)
+    finally:
+        await acc.close()  # flushes what is still buffered
