@@ -43,8 +43,8 @@ cdef inline int32_t _i32(const unsigned char* p) noexcept nogil:
 
 
 cdef class Done:
-    """A statement of a repeated batch, finished with a plain reply: what accounting and
-    audit read of a results.Run (nothing refused, failed, cut, masked or attributed)."""
+    """A statement the lane took, finished with a plain reply: what accounting and audit
+    read of a results.Run (nothing refused, failed, cut, masked or attributed)."""
 
     cdef readonly object prepared
     cdef readonly object sql
