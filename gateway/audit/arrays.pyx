@@ -11,14 +11,11 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 from libc.string cimport memcpy
 
+from gateway.protocol.words cimport write_i32
+
 cdef enum:
     TEXT_OID = 25
     HEAD = 24  # the field's length word, then ndim, has NULLs, element type, count, lower bound
-
-
-cdef inline void _i32(char* out, Py_ssize_t value) noexcept nogil:
-    out[0], out[1] = (value >> 24) & 0xFF, (value >> 16) & 0xFF
-    out[2], out[3] = (value >> 8) & 0xFF, value & 0xFF
 
 
 def text_array(list values):
@@ -36,16 +33,16 @@ def text_array(list values):
         total += 4 + size
     field = PyBytes_FromStringAndSize(NULL, total)
     out = PyBytes_AS_STRING(field)
-    _i32(out, total - 4)
-    _i32(out + 4, 1)
-    _i32(out + 8, 0)
-    _i32(out + 12, TEXT_OID)
-    _i32(out + 16, n)
-    _i32(out + 20, 1)
+    write_i32(out, total - 4)
+    write_i32(out + 4, 1)
+    write_i32(out + 8, 0)
+    write_i32(out + 12, TEXT_OID)
+    write_i32(out + 16, n)
+    write_i32(out + 20, 1)
     out += HEAD
     for i in range(n):
         utf8 = PyUnicode_AsUTF8AndSize(values[i], &size)
-        _i32(out, size)
+        write_i32(out, size)
         memcpy(out + 4, utf8, size)
         out += 4 + size
     return field

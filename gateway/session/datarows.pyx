@@ -22,9 +22,11 @@ twin of results.plain_reply.
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.set cimport PySet_Add, PySet_GET_SIZE
 from cpython.unicode cimport Py_UNICODE_ISSPACE, PyUnicode_DecodeUTF8
-from libc.stdint cimport int32_t, int64_t, uint32_t
+from libc.stdint cimport int32_t, int64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memchr, memcmp, memcpy
+
+from gateway.protocol.words cimport read_i32, write_i32
 
 # What rewrite_rows() does with a visible cell, one byte per column (made by
 # results.Tracker._compiled).
@@ -45,11 +47,6 @@ cdef enum:
     # PostgreSQL's most columns in a result (MaxTupleAttributeNumber); a row with more
     # is left to the Python path.
     MAX_COLUMNS = 1664
-
-
-cdef inline int32_t _i32(const unsigned char* p) noexcept nogil:
-    return <int32_t>((<uint32_t>p[0] << 24) | (<uint32_t>p[1] << 16)
-                     | (<uint32_t>p[2] << 8) | <uint32_t>p[3])
 
 
 cdef inline bint _is_address_byte(unsigned char c) noexcept nogil:
@@ -148,11 +145,6 @@ cdef int _put(Buffer* out, const void* source, Py_ssize_t length) except -1:
     return 0
 
 
-cdef inline void _set_i32(char* o, Py_ssize_t value) noexcept nogil:
-    o[0], o[1] = (value >> 24) & 0xFF, (value >> 16) & 0xFF
-    o[2], o[3] = (value >> 8) & 0xFF, value & 0xFF
-
-
 cdef inline Py_ssize_t _chars(const unsigned char* s, Py_ssize_t n) noexcept nogil:
     """The characters of UTF-8 text: the bytes that are not continuation bytes."""
     cdef Py_ssize_t i, count = 0
@@ -230,7 +222,7 @@ cdef int _put_mask(Buffer* out, const unsigned char* s, Py_ssize_t n, const Spec
     _grow(out, 4)
     out.size += 4
     _mask_into(out, s, n, spec)
-    _set_i32(out.data + word, out.size - word - 4)
+    write_i32(out.data + word, out.size - word - 4)
     return 0
 
 
@@ -467,7 +459,7 @@ def rewrite_rows(bytes data, Py_ssize_t start, bytes kinds, tuple masks, tuple s
                     _patterns(&cells[i].patterns, masks[i])
         _grow(&out, size - start)
         while rows < most and not full and size - pos >= 7 and p[pos] == 68:  # 'D'
-            end = pos + 1 + _i32(p + pos + 1)
+            end = pos + 1 + read_i32(p + pos + 1)
             if end > size or end < pos + 7:
                 break
             count = (<Py_ssize_t>p[pos + 5] << 8) | p[pos + 6]
@@ -475,7 +467,7 @@ def rewrite_rows(bytes data, Py_ssize_t start, bytes kinds, tuple masks, tuple s
                 break
             for i in range(nkeys):
                 at = offsets[keep + i]
-                length = _i32(p + at)
+                length = read_i32(p + at)
                 if length >= 0:
                     PySet_Add(sinks[i], _key(p + at + 4, length, binary_keys))
                     if PySet_GET_SIZE(sinks[i]) >= batch:
@@ -487,7 +479,7 @@ def rewrite_rows(bytes data, Py_ssize_t start, bytes kinds, tuple masks, tuple s
             for i in range(keep):
                 if kind[i] == C_KEEP:
                     continue
-                length = _i32(p + offsets[i])
+                length = read_i32(p + offsets[i])
                 if length < 0:
                     continue  # NULL stays NULL
                 if kind[i] == C_MASK:
@@ -511,7 +503,7 @@ def rewrite_rows(bytes data, Py_ssize_t start, bytes kinds, tuple masks, tuple s
                     if scanned > 0:
                         _put(&out, p + at, offsets[i] - at)
                         _grow(&out, 4)
-                        _set_i32(out.data + out.size, emails.size)
+                        write_i32(out.data + out.size, emails.size)
                         out.size += 4
                         _put(&out, emails.data, emails.size)
                     else:
@@ -527,7 +519,7 @@ def rewrite_rows(bytes data, Py_ssize_t start, bytes kinds, tuple masks, tuple s
                 changed = True
             _put(&out, p + at, offsets[keep] - at)
             out.data[row] = 68  # 'D'
-            _set_i32(out.data + row + 1, out.size - row - 1)
+            write_i32(out.data + row + 1, out.size - row - 1)
             out.data[row + 5], out.data[row + 6] = (keep >> 8) & 0xFF, keep & 0xFF
             rows += 1
             pos = end
@@ -551,7 +543,7 @@ cdef bint _walk(const unsigned char* p, Py_ssize_t pos, Py_ssize_t end, Py_ssize
         if end - pos < 4:
             return False
         offsets[i] = pos
-        length = _i32(p + pos)
+        length = read_i32(p + pos)
         pos += 4 + (length if length > 0 else 0)
         if pos > end:
             return False
@@ -624,21 +616,21 @@ def plain_reply(bytes data, bytes head, described, bint describe):
         if described is None or size - pos < 5:
             return None
         known = PyBytes_GET_SIZE(<bytes?>described)
-        if _i32(p + pos + 1) != known + 4 or size - pos - 5 < known \
+        if read_i32(p + pos + 1) != known + 4 or size - pos - 5 < known \
                 or memcmp(p + pos + 5, PyBytes_AS_STRING(described), known) != 0:
             return None
         pos += 5 + known
     elif describe:
         return None
     while size - pos >= 5 and p[pos] == 68:  # D
-        length = _i32(p + pos + 1)
+        length = read_i32(p + pos + 1)
         if length < 4:
             return None
         pos += 1 + length
         rows += 1
     if size - pos < 5 or p[pos] != 67:  # C
         return None
-    length = _i32(p + pos + 1)
+    length = read_i32(p + pos + 1)
     end = pos + 1 + length
     if length < 4 or end + 6 != size or memcmp(p + end, b"Z\0\0\0\5", 5) != 0:
         return None

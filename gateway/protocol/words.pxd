@@ -1,0 +1,14 @@
+# cython: language_level=3
+"""The wire format's big-endian 32-bit words, for the compiled modules (cimport)."""
+
+from libc.stdint cimport int32_t, uint32_t
+
+
+cdef inline int32_t read_i32(const unsigned char* p) noexcept nogil:
+    return <int32_t>((<uint32_t>p[0] << 24) | (<uint32_t>p[1] << 16)
+                     | (<uint32_t>p[2] << 8) | <uint32_t>p[3])
+
+
+cdef inline void write_i32(char* out, Py_ssize_t value) noexcept nogil:
+    out[0], out[1] = (value >> 24) & 0xFF, (value >> 16) & 0xFF
+    out[2], out[3] = (value >> 8) & 0xFF, value & 0xFF
