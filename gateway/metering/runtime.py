@@ -83,8 +83,7 @@ async def start_accounting(config, replica: str | None = None,
     pool = await asyncpg.create_pool(dsn, password=password, min_size=0, max_size=4,
                                      timeout=5)
     auditor = AuditWriter(keys, replica, connect, Spool(config.values["audit_spool"]),
-                          mode=mode, flush_interval=float(
-                              config.values.get("audit_flush_interval", 0.2)))
+                          mode=mode, flush_interval=config.audit_flush_interval)
     alerts = AlertDispatcher(build(config.values.get("alerts") or [], config.secret), pool,
                              replica, settled=auditor.settled)
     metering = Metering(replica, auditor, alerts, detection, limits, canaries, pool)

@@ -182,10 +182,7 @@ class ClientConnection(asyncio.Protocol):
 
     def replied(self, data: bytes) -> None:
         """The lane took a whole reply: forward it and account its statement."""
-        if self.tls is None and not self.transport.is_closing():
-            self.transport.write(data)
-        else:
-            self._write([data])
+        self._write([data])
         self.listener.account(self.session)
 
     def _write(self, chunks: list[bytes | memoryview]) -> None:

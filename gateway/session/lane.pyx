@@ -25,21 +25,15 @@ without the layers between:
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
-from libc.stdint cimport int32_t, uint32_t
 from libc.string cimport memchr, memcmp
+
+from gateway.protocol.words cimport read_i32
 
 from gateway.protocol.buffer import ENCODING, ERRORS
 from gateway.session.datarows import plain_reply
 from gateway.session.purpose import mentions_reserved
 
-cdef bytes _BIND_COMPLETE = b"2\0\0\0\4"
-cdef bytes _PARSE_BIND_COMPLETE = b"1\0\0\0\4" + _BIND_COMPLETE
 _NO_SUBJECTS = {}  # shared, never written: a Done holds no subject keys
-
-
-cdef inline int32_t _i32(const unsigned char* p) noexcept nogil:
-    return <int32_t>((<uint32_t>p[0] << 24) | (<uint32_t>p[1] << 16)
-                     | (<uint32_t>p[2] << 8) | <uint32_t>p[3])
 
 
 cdef class Done:
@@ -119,8 +113,7 @@ cdef class Lane:
                                 or self.decide(sql, session.purpose) is not decision):
             return False  # rules or catalog changed since (Session._current)
         self.portals[found.portal] = (prepared, False)
-        self._hold(prepared, found, None,
-                   _PARSE_BIND_COMPLETE if found.lead else _BIND_COMPLETE, found.describe)
+        self._hold(prepared, found, None, found.reply_head, found.describe)
         session.statements += 1  # its one Execute
         session._syncs_sent += 1
         return True
@@ -171,7 +164,7 @@ cdef class Lane:
         """A Query alone in data (Session._relay and _inspect, Tracker.query)."""
         cdef const char* p = PyBytes_AS_STRING(data)
         cdef Py_ssize_t size = PyBytes_GET_SIZE(data)
-        if size < 6 or _i32(<const unsigned char*>p + 1) != size - 1 \
+        if size < 6 or read_i32(<const unsigned char*>p + 1) != size - 1 \
                 or memchr(p + 5, 0, size - 5) != p + size - 1:
             return False  # not one whole Query, its text ending where it does
         sql = data[5:size - 1].decode(ENCODING, ERRORS)
@@ -220,7 +213,7 @@ cdef class Lane:
                 return None
             found = self.repeats.get(data[5:nul + 1 - p])
         elif p[0] == 80:  # P: keyed by the whole Parse
-            bind = 1 + <Py_ssize_t>_i32(p + 1)
+            bind = 1 + <Py_ssize_t>read_i32(p + 1)
             if not 0 < bind <= size - 6:
                 return None
             found = self.repeats.get(data[:bind])
@@ -229,7 +222,7 @@ cdef class Lane:
         if found is None:
             return None
         head, tail = found.head, found.tail
-        stop = bind + 1 + <Py_ssize_t>_i32(p + bind + 1)
+        stop = bind + 1 + <Py_ssize_t>read_i32(p + bind + 1)
         if stop + PyBytes_GET_SIZE(tail) != size \
                 or bind + 5 + PyBytes_GET_SIZE(head) > size \
                 or memcmp(p + bind + 5, PyBytes_AS_STRING(head), PyBytes_GET_SIZE(head)) != 0 \

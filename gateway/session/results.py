@@ -124,6 +124,11 @@ class Repeat:
     lead: bytes = b""  # a Parse of the statement before the Bind, byte for byte
     sql: str | None = None  # and its text (the caller checks its decision is still current)
 
+    @property
+    def reply_head(self) -> bytes:
+        """What the server's reply to the batch begins with."""
+        return _PARSE_BIND_COMPLETE if self.lead else _BIND_COMPLETE
+
 
 class Run:
     """One execution: a simple Query (all its statements) or an Execute of a portal.
@@ -370,8 +375,7 @@ class Tracker:
         queue.append(("run", run))
         queue.append(_SYNC)
         if alone and run.plain and prepared.tag is None:
-            head = _PARSE_BIND_COMPLETE if found.lead else _BIND_COMPLETE
-            self.awaited = (run, head, found.describe, 2 + found.describe)
+            self.awaited = (run, found.reply_head, found.describe, 2 + found.describe)
         else:
             self.awaited = None
 
