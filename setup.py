@@ -2,7 +2,8 @@
 the same work in Python (gateway/compiled.py names each Python twin): the DataRow path
 and the walk over a whole plain reply (gateway/session/datarows.pyx), a session's short
 way for repeated batches (gateway/session/lane.pyx), the ledger's
-text[] fields (gateway/audit/arrays.pyx), the literal shape of a statement
+text[] fields (gateway/audit/arrays.pyx), the audit writer's sealing and COPY rows
+(gateway/audit/batch.pyx), the literal shape of a statement
 (gateway/policy/literals.pyx) and the audit chain's MACs (gateway/audit/macs.pyx, with
 OpenSSL's headers)."""
 
@@ -38,6 +39,7 @@ else:
         Extension("gateway.session.datarows", ["gateway/session/datarows.pyx"]),
         Extension("gateway.session.lane", ["gateway/session/lane.pyx"]),
         Extension("gateway.audit.arrays", ["gateway/audit/arrays.pyx"]),
+        Extension("gateway.audit.batch", ["gateway/audit/batch.pyx"]),
         Extension("gateway.policy.literals", ["gateway/policy/literals.pyx"]),
         # OpenSSL's SHA-256, as hashlib uses it; without its headers: the Python twin
         Extension("gateway.audit.macs", ["gateway/audit/macs.pyx"], libraries=["crypto"],

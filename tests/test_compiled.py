@@ -14,7 +14,7 @@ from gateway.session import connection, results
 
 @pytest.mark.parametrize("module", [
     results.datarows, binary._compiled_text_array, fastpath._literals, chain._macs,
-    connection.lanes])
+    chain._batch, binary._batch, connection.lanes])
 def test_the_compiled_paths_are_built_where_required(module: object) -> None:
     # CI sets PGW_REQUIRE_COMPILED: there a missing build is a failure, not a skip
     if os.environ.get("PGW_REQUIRE_COMPILED"):

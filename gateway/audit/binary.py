@@ -13,9 +13,10 @@ import struct
 from gateway import compiled
 from gateway.audit.record import COLUMNS, micros
 
-# text_array in one compiled pass (gateway/compiled.py)
+# text_array in one compiled pass, and AuditCopy.encode's rows (gateway/compiled.py)
 _arrays = compiled.load("gateway.audit.arrays")
 _compiled_text_array = _arrays.text_array if _arrays is not None else None
+_batch = compiled.load("gateway.audit.batch")
 
 # COPY BINARY: signature, flags, header extension length; a row: field count, then
 # each field as int32 length (-1: NULL) and bytes; the end: field count -1.
@@ -65,7 +66,19 @@ class AuditCopy:
         self._counts: dict[tuple, bytes] = {}  # rows, subjects, decision, reason, sqlstate
 
     def encode(self, sealed: list[tuple]) -> bytes:
-        """The whole COPY stream (COPY_COLUMNS order), header and trailer included."""
+        """The whole COPY stream (COPY_COLUMNS order), header and trailer included.
+        Compiled where built (gateway/audit/batch.pyx)."""
+        if _batch is not None:
+            try:
+                rows = _batch.copy_rows(self, sealed, len(COPY_COLUMNS), _PG_EPOCH_US)
+            except (TypeError, OverflowError):
+                pass  # a value struct packs otherwise, or refuses: as the Python way does
+            else:
+                return b"".join((HEADER, rows, TRAILER))
+        return self.python_encode(sealed)
+
+    def python_encode(self, sealed: list[tuple]) -> bytes:
+        """encode in Python: the reference, and the path where nothing is built."""
         out = [HEADER]
         append, texts, objects = out.append, self._texts, self._objects
         for replica, seq, chain, item, prev, mac, signature in sealed:

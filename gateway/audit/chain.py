@@ -17,10 +17,8 @@ from gateway.audit.record import (
     CHAIN_END,
     CHAIN_START,
     CHECKPOINT,
-    LOGIN,
+    KIND_JSON,
     SIGNED_KINDS,
-    STATEMENT,
-    SUPPRESSION,
     AuditRecord,
     Entry,
     canonical_json,
@@ -31,8 +29,6 @@ from gateway.audit.record import (
 GENESIS = bytes(32)
 _RATCHET_PREFIX = b"privacy-gateway ratchet\0"
 _RATCHET = hashlib.sha256(_RATCHET_PREFIX)  # copied: the prefix is hashed once
-_KINDS = {k: canonical_json(k) for k in (STATEMENT, LOGIN, SUPPRESSION, CHAIN_START,
-                                          CHECKPOINT, CHAIN_END)}
 _PLAIN = (int, type(None))
 _PARTS = 4096  # encoded who/shape/objects/tail parts kept per chain
 # HMAC-SHA256 (see seal_mac): the block size, and the key's XOR with each pad as a table
@@ -88,6 +84,10 @@ def signed_bytes(payload: bytes, mac: bytes) -> bytes:
     return payload + mac
 
 
+# Sealing a batch in one compiled pass (the twin of Chain.seal_entries below)
+_batch = compiled.load("gateway.audit.batch")
+
+
 class Chain:
     """One replica's chain from one start; `chain` is the seq of its start record."""
 
@@ -117,15 +117,21 @@ class Chain:
         The MAC covers record.canonical() of the row; it is assembled here from parts
         encoded once per distinct who, shape and objects (the same bytes, see tests).
         The whole batch is hashed in one call (mac_chain); nothing changes before every
-        seq has been checked.
+        seq has been checked. Compiled where built (gateway/audit/batch.pyx).
         """
+        if _batch is not None:
+            return _batch.seal_entries(self, numbered, KIND_JSON, checkpoint_entry, _mac_chain)
+        return self.python_seal_entries(numbered)
+
+    def python_seal_entries(self, numbered: list[tuple[int, Entry | None]]) -> list[Sealed]:
+        """seal_entries in Python: the reference, and the path where nothing is built."""
         expected, since = self.last_seq + 1, self.since_checkpoint
         items, payloads = [], []
         for seq, item in numbered:
             if seq != expected:
                 raise ValueError(f"audit chain: expected seq {expected}, got {seq}")
             if item is None:
-                item = entry(checkpoint_record(since))
+                item = checkpoint_entry(since)
             since = 0 if item[0] == CHECKPOINT else since + 1
             items.append(item)
             payloads.append(self._payload(seq, item))
@@ -150,7 +156,7 @@ class Chain:
         plain = type(rows) in _PLAIN and type(subjects) in _PLAIN
         counts_json = (parts.get(counts) or part(counts)) if plain else (
             canonical_json(counts)[1:-1])
-        return (f"[{self._replica_json},{seq},{self.chain},{_KINDS[kind]},{us},"
+        return (f"[{self._replica_json},{seq},{self.chain},{KIND_JSON[kind]},{us},"
                 f"{parts.get(who) or part(who)},{parts.get(shape) or part(shape)},"
                 f"{parts.get(objects) or part(objects, whole=True)},"
                 f"{counts_json},{_number(duration)},"
@@ -181,6 +187,11 @@ def start_record(reason: str) -> AuditRecord:
 
 def checkpoint_record(count: int) -> AuditRecord:
     return AuditRecord(kind=CHECKPOINT, decision="chain", rows=count)
+
+
+def checkpoint_entry(count: int) -> Entry:
+    """The entry of a checkpoint after `count` records (sealed in place of a None)."""
+    return entry(checkpoint_record(count))
 
 
 def end_record(reason: str) -> AuditRecord:

@@ -107,6 +107,11 @@ def canonical_json(value: Any) -> str:
     return "".join(_C_ENCODER(value, 0))
 
 
+# Each record kind as it appears in the canonical JSON (the chain's parts, see chain.py)
+KIND_JSON = {k: canonical_json(k) for k in (STATEMENT, LOGIN, SUPPRESSION, CHAIN_START,
+                                             CHECKPOINT, CHAIN_END)}
+
+
 def objects_text(objects: Any) -> str | None:
     """Canonical JSON text of `objects` (sorted keys, no spaces), from a value or any JSON
     text of it (jsonb gives its own spacing and key order back)."""
