@@ -114,9 +114,14 @@ class Listener:
     def account(self, session: Session) -> int:
         """Hand finished statements and logins to audit and metering; the last audit seq."""
         tracker = session.tracker
-        runs, tracker.finished = tracker.finished, []
-        batches, tracker.batches = tracker.batches, []
-        logins, session.logins = session.logins, []
+        runs, batches, logins = tracker.finished, tracker.batches, session.logins
+        # new lists only for what is handed over (most replies finish one statement)
+        if runs:
+            tracker.finished = []
+        if batches:
+            tracker.batches = []
+        if logins:
+            session.logins = []
         for run in runs:
             session.rows += run.rows
             if run.misses:  # the result stream caught what the rewrite let through

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from types import SimpleNamespace
 
+from hypothesis import given
+from hypothesis import strategies as st
 from pglast import parser
 
 from gateway.audit import statement
@@ -167,3 +169,11 @@ def test_plain_statements_still_reach_detectors_that_can_fire_for_them():
     assert [a.rule for a in alerts.alerts] == ["off_hours"]
     _, alerts, _ = _account(_run(sql, Decision(sql=sql)))
     assert alerts.alerts == []
+
+
+@given(st.floats(min_value=0, max_value=1e5))
+def test_durations_are_milliseconds_to_the_microsecond(seconds):
+    from gateway.session.accounting import _millis
+
+    assert abs(_millis(seconds) - round(seconds * 1000, 3)) <= 0.0010001
+    assert _millis(seconds) == round(_millis(seconds), 3)
