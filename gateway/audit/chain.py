@@ -120,7 +120,8 @@ class Chain:
         seq has been checked. Compiled where built (gateway/audit/batch.pyx).
         """
         if _batch is not None:
-            return _batch.seal_entries(self, numbered, KIND_JSON, checkpoint_entry, _mac_chain)
+            return _batch.seal_entries(self, numbered, KIND_JSON, checkpoint_entry,
+                                       _RATCHET_PREFIX)
         return self.python_seal_entries(numbered)
 
     def python_seal_entries(self, numbered: list[tuple[int, Entry | None]]) -> list[Sealed]:

@@ -21,7 +21,6 @@ cdef extern from "openssl/sha.h":
 
 cdef enum:
     BLOCK = 64  # SHA-256's block: HMAC pads its key to it
-    DIGEST = 32
 
 
 cdef void _hmac(const unsigned char* key, size_t key_size, const unsigned char* prev,
@@ -53,6 +52,16 @@ cdef void _hmac(const unsigned char* key, size_t key_size, const unsigned char* 
     SHA256_Final(out, &ctx)
 
 
+cdef void _ratchet(const char* prefix, size_t prefix_size, const unsigned char* key,
+                   size_t key_size, unsigned char* out) noexcept nogil:
+    # the next record's key: SHA-256(prefix || key)
+    cdef SHA256_CTX ctx
+    SHA256_Init(&ctx)
+    SHA256_Update(&ctx, prefix, prefix_size)
+    SHA256_Update(&ctx, key, key_size)
+    SHA256_Final(out, &ctx)
+
+
 def mac_chain(bytes key not None, bytes prev not None, list payloads not None,
               bytes ratchet_prefix not None):
     """(MACs, next key) for payloads sealed in order from key and the MAC before them:
@@ -61,7 +70,6 @@ def mac_chain(bytes key not None, bytes prev not None, list payloads not None,
     cdef unsigned char mac[DIGEST]
     cdef unsigned char following[DIGEST]
     cdef size_t prefix = PyBytes_GET_SIZE(ratchet_prefix)
-    cdef SHA256_CTX ctx
     cdef bytes payload
     macs = []
     for item in payloads:
@@ -71,10 +79,9 @@ def mac_chain(bytes key not None, bytes prev not None, list payloads not None,
         _hmac(<const unsigned char*>PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key),
               <const unsigned char*>PyBytes_AS_STRING(prev), PyBytes_GET_SIZE(prev),
               PyBytes_AS_STRING(payload), PyBytes_GET_SIZE(payload), mac)
-        SHA256_Init(&ctx)
-        SHA256_Update(&ctx, PyBytes_AS_STRING(ratchet_prefix), prefix)
-        SHA256_Update(&ctx, PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key))
-        SHA256_Final(following, &ctx)
+        _ratchet(PyBytes_AS_STRING(ratchet_prefix), prefix,
+                 <const unsigned char*>PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key),
+                 following)
         key = PyBytes_FromStringAndSize(<char*>following, DIGEST)
         prev = PyBytes_FromStringAndSize(<char*>mac, DIGEST)
         macs.append(prev)

@@ -34,7 +34,8 @@ objects = st.one_of(st.none(), st.sampled_from(
      '[{"columns":{"名":"show"},"table":"t"}]']))
 entries = st.tuples(
     st.sampled_from([STATEMENT, STATEMENT, LOGIN, SUPPRESSION]),
-    st.integers(0, 2**60), st.tuples(texts, texts, texts, texts, texts),
+    st.one_of(st.integers(0, 2**60), st.integers(-2**70, 2**70), st.booleans()),
+    st.tuples(texts, texts, texts, texts, texts),
     st.tuples(texts, texts), objects, counts, counts, texts, texts, durations, texts)
 # None: a checkpoint, sealed in its place
 batches = st.lists(st.one_of(entries, st.none()), max_size=12)
