@@ -22,8 +22,12 @@ from types import SimpleNamespace
 
 import asyncpg
 
+from gateway.audit import binary
+from gateway.audit import chain as chain_mod
+from gateway.audit.binary import AuditCopy
+from gateway.audit.chain import Chain
 from gateway.audit.keys import AuditKeys
-from gateway.audit.record import AuditRecord, objects_text
+from gateway.audit.record import STATEMENT, AuditRecord, micros, objects_text, utcnow
 from gateway.audit.spool import Spool
 from gateway.audit.statement import describe
 from gateway.audit.writer import AuditWriter
@@ -184,11 +188,47 @@ async def main(args: argparse.Namespace) -> None:
         await admin.close()
 
 
+def sealing(n: int, compiled: bool) -> tuple[float, float]:
+    """(µs per record to seal, µs per record to encode as COPY rows) for a batch of n
+    pgbench-like entries (one session, one statement shape): the compiled pass
+    (gateway/audit/batch.pyx) or its Python twins."""
+    who = ("1", "crm_app", "customer_service", "127.0.0.1", "pgbench")
+    shape = describe("SELECT abalance FROM pgbench_accounts WHERE aid = $1")
+    now = micros(utcnow())
+    items = [(STATEMENT, now + i, who, shape, None, 1, 0, "allow", None,
+              0.2 + (i % 997) / 1000, None) for i in range(n)]
+    chain = Chain(KEYS, "bench:5432", 1)
+    numbered = [(1 + i, item) for i, item in enumerate(items)]
+    seal = chain.seal_entries if compiled else chain.python_seal_entries
+    started = time.perf_counter()
+    sealed = seal(numbered)
+    sealed_in = time.perf_counter() - started
+    copy = AuditCopy()
+    encode = copy.encode if compiled else copy.python_encode
+    started = time.perf_counter()
+    encode(sealed)
+    return sealed_in / n * 1e6, (time.perf_counter() - started) / n * 1e6
+
+
+def sealing_rows(args: argparse.Namespace) -> list[tuple]:
+    """Sealing and encoding a batch, compiled and Python, side by side."""
+    rows = []
+    for compiled, label in ((True, "compiled"), (False, "Python")):
+        if compiled and (chain_mod._batch is None or binary._batch is None):
+            continue  # not built here
+        runs = [sealing(args.records, compiled) for _ in range(args.repeat)]
+        rows.append((f"writer, {label}: seal µs/record", [r[0] for r in runs], "{:.2f}"))
+        rows.append((f"writer, {label}: encode COPY µs/record", [r[1] for r in runs],
+                     "{:.2f}"))
+    return rows
+
+
 async def report(dsn: str, spool: Path, args: argparse.Namespace) -> None:
     rows = [(f"session path, {label}: gateway CPU µs/statement (session + writer)",
              [await session_path(dsn, spool, args.records, make) for _ in range(args.repeat)],
              "{:.1f}") for label, make in (("pgbench -S simple", plain_run),
                                            ("masked read + ledger row", masked_run))]
+    rows += sealing_rows(args)
     if not args.session_only:
         rows += await writer_rows(dsn, spool, args)
     print("| measure | median | runs |\n|---|---|---|")
