@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from pglast import parser
 
+from gateway.audit.record import legible_text
 from gateway.policy.fastpath import NUMBER_PLACE, STRING_PLACE
 
 UNPARSED = "<not parsed>"
@@ -61,6 +62,8 @@ def _parse(sql: str) -> tuple[str, str]:
         return parser.fingerprint(sql), parser.normalize(sql)
     except parser.ParseError:
         return UNPARSED, UNPARSED
+    except UnicodeEncodeError:  # bytes that are not UTF-8, kept as surrogates: as U+FFFD
+        return _parse(legible_text(sql))
 
 
 @lru_cache(maxsize=_SHAPES)

@@ -30,7 +30,7 @@ from gateway.audit import chain as chain_mod
 from gateway.audit import store
 from gateway.audit.binary import AuditCopy, ExposureCopy, text_array
 from gateway.audit.keys import AuditKeys
-from gateway.audit.record import AuditRecord, Entry, entry
+from gateway.audit.record import AuditRecord, Entry, entry, legible
 from gateway.audit.spool import Spool
 from gateway.metrics import metric
 from gateway.state.partitions import Partitions
@@ -244,7 +244,11 @@ class AuditWriter:
         chain, records = self._chain, self._records
         batch = [records.popleft() for _ in range(min(len(records), self.batch_max))]
         if batch:
-            audit.extend(chain.seal_entries(batch))  # a None in it: sealed as a checkpoint
+            try:
+                audit.extend(chain.seal_entries(batch))  # a None: sealed as a checkpoint
+            except UnicodeEncodeError:  # a client's bytes that are not UTF-8: never dropped
+                audit.extend(chain.seal_entries(
+                    [(seq, item if item is None else legible(item)) for seq, item in batch]))
             if any(item is None for _, item in batch):
                 self._last_checkpoint = time.monotonic()
         exposure.extend(self._exposure)

@@ -121,3 +121,10 @@ def test_texts_of_one_policy_shape_are_described_as_each_parses(template, data):
         return  # nothing shared: the policy decides these texts one by one
     for text in texts:
         assert describe(text, shape) == statement._parse(text)
+
+
+def test_text_that_is_not_utf8_is_described_with_u_fffd():
+    """Bytes a client sent that are not UTF-8 arrive as lone surrogates, which the parser
+    cannot take: the record describes the statement with U+FFFD in their place."""
+    fingerprint, text = describe("SELECT 7 /* \udcff */")
+    assert text == "SELECT $1 /* \ufffd */" and fingerprint != UNPARSED

@@ -205,3 +205,25 @@ async def test_a_ledger_row_of_many_subjects_goes_through_the_spool_whole(state_
         stored = conn.execute("SELECT subjects FROM privacy_gateway.exposure"
                               " WHERE replica = %s", (down.replica,)).fetchone()[0]
     assert stored == subjects
+
+
+async def test_text_that_is_not_utf8_is_sealed_legibly_and_nothing_is_lost(state_dsn, keys,
+                                                                            tmp_path):
+    """A client's bytes that are not UTF-8 (an application_name, a comment) reach records
+    as lone surrogates, which UTF-8 cannot carry: they are stored as U+FFFD, the batch
+    around them and the writer go on."""
+    writer = _writer(keys, state_dsn, tmp_path)
+    await writer.start()
+    writer.submit(_record(1))
+    writer.submit(AuditRecord(session_id="s1", application_name="app \udcff\udcfe",
+                              statement="SELECT 1 /* \udcff */", reason="\ud800"))
+    writer.submit(_record(3))
+    await writer.flush()
+    writer.submit(_record(4))
+    await writer.close()
+    rows = await _log(state_dsn, writer.replica)
+    assert verify_chain(rows, keys).ok
+    assert [r["rows"] for r in rows if r["kind"] == "statement"] == [1, None, 3, 4]
+    odd = next(r for r in rows if r["application_name"])
+    assert (odd["application_name"], odd["statement"], odd["reason"]) == (
+        "app \ufffd\ufffd", "SELECT 1 /* \ufffd */", "?")
