@@ -11,6 +11,7 @@ from gateway.policy.model import Mask, Treatment
 INSUFFICIENT_PRIVILEGE = "42501"
 SUBJECT_ALIAS = "pgw_subject"  # the name of each subject-key column a rewrite appends
 SYNTAX_ERROR = "42601"
+BAD_ENCODING = "22021"  # character_not_in_repertoire: bytes that are not UTF-8
 
 # How precisely the rows of a statement can be attributed to data subjects:
 #   rows       each row's subjects arrive in the trailing `subject_columns` (see Decision)

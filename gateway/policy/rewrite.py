@@ -18,6 +18,7 @@ from gateway.policy.analyze import Analysis
 from gateway.policy.catalog import Catalog
 from gateway.policy.copyout import copy_layout
 from gateway.policy.decision import (
+    BAD_ENCODING,
     SYNTAX_ERROR,
     ColumnDecision,
     CopyLayout,
@@ -60,6 +61,9 @@ def rewrite(sql: str, purpose: Purpose | None, rules: Rules, catalog: Catalog,
         where = f" near byte {location}" if isinstance(location, int) else ""
         return _refusal(SYNTAX_ERROR, f"privacy gateway: cannot verify a statement that does "
                                       f"not parse (syntax error{where})", name)
+    except UnicodeEncodeError:  # bytes that are not UTF-8, kept as lone surrogates
+        return _refusal(BAD_ENCODING, 'privacy gateway: invalid byte sequence for encoding '
+                                      '"UTF8" in the statement', name)
     statements = tree.get("stmts", [])
     if not statements:
         return Decision(sql=sql, kind="empty", purpose=name)

@@ -45,12 +45,14 @@ def _cli(config: Path, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=60, env=env)
 
 
-def _wait_for(state: str, sql: str, timeout: float = 10.0) -> list[tuple]:
+def _wait_for(state: str, sql: str, timeout: float = 10.0, count: int = 1) -> list[tuple]:
+    """The rows of sql once there are `count` of them (records of one session's statements
+    can land in different flushes), or what there is at the deadline."""
     deadline = time.monotonic() + timeout
     while True:
         with psycopg.connect(state, autocommit=True) as conn:
             rows = conn.execute(sql).fetchall()
-        if rows or time.monotonic() > deadline:
+        if len(rows) >= count or time.monotonic() > deadline:
             return rows
         time.sleep(0.2)
 
@@ -69,6 +71,28 @@ def test_statements_are_audited_without_literals(audited) -> None:
     failed = _wait_for(state, "SELECT decision FROM privacy_gateway.audit_log "
                               "WHERE decision = 'login_failed'")
     assert failed
+
+
+def test_bytes_that_are_not_utf8_are_audited_and_the_audit_goes_on(audited,
+                                                                    monkeypatch) -> None:
+    """A client's application_name and a statement comment that are not UTF-8 (libpq
+    sends what it is given): their records land with U+FFFD, and the audit goes on."""
+    gw, state, _ = audited
+    monkeypatch.setenv("PGAPPNAME", "odd app \udcff")  # the byte 0xff, as os.environ keeps it
+    with psycopg.connect(conninfo(gw), autocommit=True) as conn:
+        with pytest.raises(psycopg.Error, match="invalid byte sequence"):
+            conn.execute(b"SELECT 41 /* \xff */")
+        assert conn.execute("SELECT 42 AS after_odd_bytes").fetchone() == (42,)
+    rows = _wait_for(state, "SELECT statement, application_name FROM privacy_gateway.audit_log"
+                            " WHERE application_name LIKE 'odd app%' AND kind = 'statement'"
+                            " ORDER BY seq", count=2)
+    assert [r[0] for r in rows][-2:] == ["SELECT $1 /* \ufffd */",
+                                         "SELECT $1 AS after_odd_bytes"]
+    assert {r[1] for r in rows} == {"odd app \ufffd"}
+    with psycopg.connect(conninfo(gw)) as conn:  # and the writer still writes
+        conn.execute("SELECT 43 AS after_the_odd_session")
+    assert _wait_for(state, "SELECT 1 FROM privacy_gateway.audit_log"
+                            " WHERE statement = 'SELECT $1 AS after_the_odd_session'")
 
 
 def test_canary_read_raises_a_critical_alert_and_lands_in_the_ledger(audited) -> None:
@@ -201,7 +225,7 @@ def test_rows_fetched_from_a_cursor_reach_the_ledger(audited) -> None:
     assert all(len(row) == 2 and "*" in row[1] for page in pages for row in page)
     audit = _wait_for(state, "SELECT seq, rows, subjects, objects::text FROM privacy_gateway."
                              "audit_log WHERE application_name = 'cursor export' "
-                             "AND statement LIKE 'FETCH%' ORDER BY seq")
+                             "AND statement LIKE 'FETCH%' ORDER BY seq", count=3)
     assert [(a[1], a[2]) for a in audit] == [(25, 25), (25, 25), (10, 10)]
     assert all('"phone": "mask"' in a[3] for a in audit)  # what the rows carried
     ledger = _wait_for(state, "SELECT subjects FROM privacy_gateway.exposure WHERE audit_seq "
@@ -244,11 +268,10 @@ def test_a_prepared_statement_run_again_and_again_is_audited_each_time(audited) 
             assert row == (value + 1,)
         lanes = gw.call(_lanes, gw.gateway.listener)
     assert lanes == (connection.lanes is not None)
-    deadline, audit = time.monotonic() + 10, []
-    while len(audit) < 12 and time.monotonic() < deadline:  # the writer flushes in batches
-        audit = _wait_for(state, "SELECT rows, decision, sqlstate, duration_ms FROM "
-                                 "privacy_gateway.audit_log WHERE application_name = "
-                                 "'lane probe' AND statement LIKE '%AS probe%' ORDER BY seq")
+    audit = _wait_for(state, "SELECT rows, decision, sqlstate, duration_ms FROM "
+                             "privacy_gateway.audit_log WHERE application_name = "
+                             "'lane probe' AND statement LIKE '%AS probe%' ORDER BY seq",
+                      count=12)
     assert [a[:3] for a in audit] == [(1, "allow", None)] * 12
     assert all(a[3] >= 0 for a in audit)
 

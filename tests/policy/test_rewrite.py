@@ -78,6 +78,16 @@ def test_refusals(purpose: str | None, sql: str, fragment: str | None) -> None:
     assert decision.refusal.sqlstate == ("42601" if "parse" in fragment else "42501")
 
 
+def test_bytes_that_are_not_utf8_are_refused_as_postgresql_refuses_them() -> None:
+    """A client's bytes that are not UTF-8 arrive as lone surrogates: not analysable,
+    refused with the server's own SQLSTATE (and no byte of them in the message)."""
+    for sql in ("SELECT 1 /* \udcff */", "SELECT phone FROM customers WHERE name = '\udcff'"):
+        decision = decide(sql, CS)
+        assert decision.refusal is not None
+        assert decision.refusal.sqlstate == "22021"
+        assert "\udcff" not in decision.refusal.message
+
+
 # when (purpose, SQL) -> then the text sent contains these fragments
 REWRITES = [
     (CS, "SELECT id FROM tickets", ["SELECT id FROM tickets"]),
