@@ -50,6 +50,7 @@ from common import (
     program_version,
     ratio,
     rss_kb,
+    scratch_database,
     server,
     server_version,
     stop_process,
@@ -198,13 +199,27 @@ def start_forwarder(dsn: str, args: argparse.Namespace) -> Iterator[Target | Non
 
 
 @contextlib.contextmanager
-def compared_gateway(dsn: str, args: argparse.Namespace) -> Iterator[Target | None]:
+def compared_gateway(dsn: str, args: argparse.Namespace,
+                     state: str | None = None) -> Iterator[Target | None]:
     """With --compare REV: the gateway of that commit as one more target."""
     if not args.compare:
         yield None
         return
-    with checkout(args.compare) as root, start_gateway(dsn, args.audit, root) as gw:
+    with checkout(args.compare) as root, start_gateway(dsn, args.audit, root, state) as gw:
         yield gateway_target(gw, args.database, f"gateway@{args.compare}")
+
+
+@contextlib.contextmanager
+def state_database(dsn: str, audit: str) -> Iterator[str | None]:
+    """With audit on: a new state database for this run, dropped after it. The audit log
+    of earlier runs would otherwise grow from run to run (millions of rows each), and
+    with it the state database's checkpoints and their full-page writes on the same
+    cores: later runs would pay for earlier ones."""
+    if audit == "off":
+        yield None
+        return
+    with scratch_database(dsn, "pgw_bench_state") as state:
+        yield state
 
 
 # --audit: what the gateway records per statement (off measures the bare wire path)
@@ -216,11 +231,13 @@ TARGETS = {"off": 0.8, "on": 0.65, "strict": None}
 
 
 @contextlib.contextmanager
-def start_gateway(dsn: str, audit: str = "on", root: Path = ROOT) -> Iterator[GatewayProcess]:
-    """A gateway subprocess in front of dsn, run from the checkout at root (stopped on exit)."""
+def start_gateway(dsn: str, audit: str = "on", root: Path = ROOT,
+                  state: str | None = None) -> Iterator[GatewayProcess]:
+    """A gateway subprocess in front of dsn, run from the checkout at root (stopped on exit);
+    its audit state in `state` (a DSN), else in the upstream database."""
     params = conninfo(dsn)
-    gw = GatewayProcess(as_url(params), params.get("password"),
-                        settings=AUDIT_SETTINGS[audit],
+    settings = {**AUDIT_SETTINGS[audit], **({"state": as_url(conninfo(state))} if state else {})}
+    gw = GatewayProcess(as_url(params), params.get("password"), settings=settings,
                         env={"PGW_AUDIT_KEY": "benchmark audit key"}, root=root).start()
     try:
         yield gw
@@ -462,6 +479,8 @@ def command_line(args: argparse.Namespace) -> str:
 
 def setup_text(args: argparse.Namespace, label: str, bouncer_note: str) -> str:
     short = args.seconds < 10 or args.rounds < 5
+    state = " (state database: a new one per run, on the same server)" \
+        if args.audit != "off" else ""
     return "\n".join([
         f"pgbench -S (select only), {args.clients} clients, -j {args.jobs}, -T {args.seconds} s "
         f"per run, scale {args.scale}, database {args.database} on the {label}. Each round runs "
@@ -469,7 +488,7 @@ def setup_text(args: argparse.Namespace, label: str, bouncer_note: str) -> str:
         f"{args.warmup} s warm-up run per target first. TLS off everywhere.",
         f"Gateway: `privacy-gateway serve` from this checkout, rules/customers.yaml, principal "
         f"{PRINCIPAL} (SCRAM), purpose {PURPOSE}, one upstream connection per client, "
-        f"audit + metering: {args.audit} (state database: the upstream one). "
+        f"audit + metering: {args.audit}{state}. "
         f"pgbouncer: session mode, pool size 20, trust authentication (pgbouncer {bouncer_note}).",
         *(["**Short run: not the reference configuration (10 s × 5 rounds).**"] if short else []),
     ])
@@ -490,9 +509,10 @@ def main(args: argparse.Namespace) -> None:
         description |= {"PostgreSQL": server_version(bench_dsn),
                         "pgbench": program_version([pg_program("pgbench"), "--version"]),
                         "pgbouncer": program_version([program, "--version"]) if program else "-"}
-        with start_gateway(bench_dsn, args.audit) as gw, \
+        with state_database(dsn, args.audit) as state, \
+                start_gateway(bench_dsn, args.audit, state=state) as gw, \
                 start_pgbouncer(bench_dsn, program, notes) as bouncer, \
-                compared_gateway(bench_dsn, args) as earlier, \
+                compared_gateway(bench_dsn, args, state) as earlier, \
                 start_forwarder(bench_dsn, args) as forwarder:
             targets = [direct_target(bench_dsn), *([bouncer] if bouncer else []),
                        *([forwarder] if forwarder else []), gateway_target(gw, args.database),
