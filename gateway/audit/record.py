@@ -80,27 +80,19 @@ def entry(record: AuditRecord) -> Entry:
             r.decision, r.reason, duration, r.sqlstate)
 
 
-def legible(item: Entry) -> Entry:
-    """The entry with text that can be stored: bytes a client sent that are not UTF-8,
-    which the gateway keeps as lone surrogates (protocol.buffer.ERRORS), become U+FFFD.
-    UTF-8 cannot encode them, so the record could not be sealed as it is."""
-    return tuple(_legible(value) for value in item)
-
-
-def _legible(value: Any) -> Any:
+def legible(value: Any) -> Any:
+    """`value` with text that can be stored: bytes a client sent that are not UTF-8, which
+    the gateway keeps as lone surrogates (protocol.buffer.ERRORS), become U+FFFD (UTF-8
+    cannot encode them, so a record holding them could not be sealed). A tuple (an entry,
+    its who and shape) item by item; anything but text as it is."""
     if isinstance(value, tuple):
-        return tuple(_legible(v) for v in value)
+        return tuple(legible(v) for v in value)
     if not isinstance(value, str):
         return value
-    return legible_text(value)
-
-
-def legible_text(text: str) -> str:
-    """`text` as UTF-8 can carry it (see legible)."""
     try:
-        raw = text.encode("utf-8", "surrogateescape")
+        raw = value.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:  # a surrogate that no undecodable byte left
-        raw = text.encode("utf-8", "replace")
+        raw = value.encode("utf-8", "replace")
     return raw.decode("utf-8", "replace")
 
 

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from pglast import parser
 
-from gateway.audit.record import legible_text
+from gateway.audit.record import legible
 from gateway.policy.fastpath import NUMBER_PLACE, STRING_PLACE
 
 UNPARSED = "<not parsed>"
@@ -63,7 +63,7 @@ def _parse(sql: str) -> tuple[str, str]:
     except parser.ParseError:
         return UNPARSED, UNPARSED
     except UnicodeEncodeError:  # bytes that are not UTF-8, kept as surrogates: as U+FFFD
-        return _parse(legible_text(sql))
+        return _parse(legible(sql))
 
 
 @lru_cache(maxsize=_SHAPES)
